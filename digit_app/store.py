@@ -1,0 +1,179 @@
+"""The model registry on disk: each model is <id>.keras with <id>.json beside it.
+
+Every write goes to a temporary file in the same folder and is moved into place with
+os.replace, so a crash mid-save never leaves a broken model or a dangling active pointer.
+The active model is named in active.json; without it, the shipped default is active.
+"""
+
+import datetime
+import json
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+MODELS_DIR = Path(os.environ.get("DIGIT_APP_MODELS", Path(__file__).resolve().parent.parent / "models"))
+DEFAULT_MODEL_ID = "default-cnn"
+ACTIVE_FILE = "active.json"
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing or cannot be read."""
+
+
+def validate_id(model_id):
+    """Ids name files in the models folder: letters, digits, '-', '_' and '.', no path tricks."""
+    if not isinstance(model_id, str) or not _ID_PATTERN.fullmatch(model_id) or ".." in model_id:
+        raise ValueError(
+            f"Invalid model id {model_id!r}: use 1 to 80 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit, without '..'."
+        )
+    return model_id
+
+
+def _write_atomically(path, write):
+    """Call write(temporary_path) on a file beside `path`, then move it into place."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; models are for every user of the app
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path, data):
+    _write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=1)))
+
+
+class ModelStore:
+    def __init__(self, root=MODELS_DIR):
+        self.root = Path(root)
+
+    def _path(self, model_id, suffix):
+        return self.root / f"{validate_id(model_id)}{suffix}"
+
+    def exists(self, model_id):
+        return self._path(model_id, ".keras").exists() and self._path(model_id, ".json").exists()
+
+    def list(self):
+        """Metadata of every model, newest first; each dict has its 'id'."""
+        models = []
+        for meta_path in self.root.glob("*.json"):
+            model_id = meta_path.stem
+            if model_id == Path(ACTIVE_FILE).stem or not _ID_PATTERN.fullmatch(model_id):
+                continue
+            if not self._path(model_id, ".keras").exists():
+                continue
+            try:
+                models.append(self.metadata(model_id))
+            except (OSError, ValueError):
+                continue  # unreadable metadata: the model cannot be listed truthfully
+        return sorted(models, key=lambda meta: meta.get("created_at", ""), reverse=True)
+
+    def metadata(self, model_id):
+        meta = json.loads(self._path(model_id, ".json").read_text())
+        return {**meta, "id": model_id}
+
+    def model_path(self, model_id):
+        return self._path(model_id, ".keras")
+
+    def new_id(self, architecture):
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        model_id, n = f"{architecture}-{stamp}", 1
+        while self.exists(model_id):
+            n += 1
+            model_id = f"{architecture}-{stamp}-{n}"
+        return model_id
+
+    def save(self, model, metadata, model_id=None, activate=False):
+        """Save a model and its metadata; returns the new id. The model is saved without its
+        optimizer state, which inference does not need and which triples the file."""
+        model_id = validate_id(model_id) if model_id else self.new_id(metadata.get("architecture", "model"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        inference_copy = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
+        inference_copy.set_weights(model.get_weights())
+        _write_atomically(self._path(model_id, ".keras"), inference_copy.save)
+        full = {
+            **metadata,
+            "id": model_id,
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "tensorflow_version": tf.__version__,
+            "keras_version": keras.__version__,
+        }
+        _write_json(self._path(model_id, ".json"), full)
+        if activate:
+            self.activate(model_id)
+        return model_id
+
+    def load(self, model_id):
+        path = self._path(model_id, ".keras")
+        if not path.exists():
+            raise ModelLoadError(
+                f"No model at {path}; run 'python train.py' or pick a model on the Models page."
+            )
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as error:
+            raise ModelLoadError(
+                f"Could not load model {model_id!r} from {path}: {error}. Delete it or train a new one."
+            ) from error
+
+    def active_id(self):
+        """The active model's id (cheap: one small file read)."""
+        try:
+            model_id = json.loads((self.root / ACTIVE_FILE).read_text())["id"]
+            validate_id(model_id)
+        except (OSError, ValueError, KeyError, TypeError):
+            return DEFAULT_MODEL_ID
+        return model_id if self.exists(model_id) else DEFAULT_MODEL_ID
+
+    def load_active(self):
+        """The active model, or the shipped default with a warning when it cannot be loaded."""
+        return self.resolve_active()[1]
+
+    def resolve_active(self):
+        """(id, model) of the model load_active() gives."""
+        model_id = self.active_id()
+        try:
+            return model_id, self.load(model_id)
+        except ModelLoadError as error:
+            if model_id == DEFAULT_MODEL_ID:
+                raise
+            warnings.warn(f"{error} Using the shipped default model {DEFAULT_MODEL_ID!r} instead.", stacklevel=2)
+            return DEFAULT_MODEL_ID, self.load(DEFAULT_MODEL_ID)
+
+    def activate(self, model_id):
+        if not self.exists(model_id):
+            raise ValueError(f"No model {model_id!r} in {self.root}; see the Models page or 'python train.py'.")
+        _write_json(self.root / ACTIVE_FILE, {"id": model_id})
+
+    def delete(self, model_id):
+        if validate_id(model_id) == DEFAULT_MODEL_ID:
+            raise ValueError(f"{DEFAULT_MODEL_ID!r} is the shipped default and cannot be deleted.")
+        if not self.exists(model_id):
+            raise ValueError(f"No model {model_id!r} in {self.root}.")
+        if self.active_id() == model_id:
+            (self.root / ACTIVE_FILE).unlink(missing_ok=True)  # the default becomes active
+        self._path(model_id, ".json").unlink()
+        self._path(model_id, ".keras").unlink()
+
+
+default_store = ModelStore()
+list_models = default_store.list
+load = default_store.load
+load_active = default_store.load_active
+resolve_active = default_store.resolve_active
+activate = default_store.activate
+delete = default_store.delete
+save = default_store.save
+active_id = default_store.active_id
+model_path = default_store.model_path

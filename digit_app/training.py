@@ -1,0 +1,236 @@
+"""One training function for the CLI and the app: settings in, trained model and history out.
+
+Reporting stays out of the loop: callers pass plain callbacks for each batch and each epoch,
+and a threading.Event to stop after the current batch.
+"""
+
+import dataclasses
+import math
+import threading
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from digit_app.architectures import build_model
+from digit_app.data import load_mnist
+from digit_app.settings import HISTORY_KEYS, TrainingSettings
+
+# Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
+ROTATION_DEGREES = 15
+SHEAR = 0.3
+SCALE_RANGE = (0.75, 1.15)
+ASPECT_RANGE = (0.85, 1.15)
+SHIFT_PIXELS = 3
+THICKNESS_RANGE = (-0.6, 1.0)  # below 0 thins the strokes, above 0 thickens them
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    model: keras.Model
+    settings: TrainingSettings
+    history: dict  # HISTORY_KEYS -> one value per completed epoch
+    test_loss: float
+    test_accuracy: float
+    epochs_completed: int
+    stopped_early: bool
+    seconds: float
+
+    def metadata(self, source):
+        """What the model store keeps beside the model; `source` is the command or page that made it."""
+        return {
+            "architecture": self.settings.architecture,
+            "parameters": int(self.model.count_params()),
+            "epochs": self.epochs_completed,
+            "settings": self.settings.to_dict(),
+            "history": self.history,
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "stopped_early": self.stopped_early,
+            "training_seconds": round(self.seconds, 1),
+            "source": source,
+        }
+
+
+def to_model_input(images):
+    """uint8 MNIST images -> the float32 [0, 1] input every model takes."""
+    return np.asarray(images, np.float32) / 255.0
+
+
+def split_train_validation(x, y, validation_fraction, seed):
+    """Hold out a seeded random part of the training set for validation."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    num_validation = int(round(len(x) * validation_fraction))
+    validation, train = order[:num_validation], order[num_validation:]
+    return x[train], y[train], x[validation], y[validation]
+
+
+def augment_batch(images, seed=None):
+    """Random affine warp (rotation, shear, scale, shift) and stroke thickness, per image.
+
+    `images` is a float32 tensor (N, 28, 28) in [0, 1]; returns the same shape.
+    """
+    n = tf.shape(images)[0]
+    uniform = lambda low, high: tf.random.uniform([n], low, high)  # noqa: E731
+    angle = uniform(-ROTATION_DEGREES, ROTATION_DEGREES) * (math.pi / 180)
+    shear = uniform(-SHEAR, SHEAR)
+    scale = uniform(*SCALE_RANGE)
+    aspect = uniform(*ASPECT_RANGE)
+    scale_x, scale_y = scale * tf.sqrt(aspect), scale / tf.sqrt(aspect)
+    shift_x, shift_y = uniform(-SHIFT_PIXELS, SHIFT_PIXELS), uniform(-SHIFT_PIXELS, SHIFT_PIXELS)
+
+    # Forward map F = rotation @ shear @ scale; the warp needs its inverse (output -> input pixel).
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    f00, f01 = cos * scale_x, (cos * shear - sin) * scale_y
+    f10, f11 = sin * scale_x, (sin * shear + cos) * scale_y
+    det = f00 * f11 - f01 * f10
+    m00, m01, m10, m11 = f11 / det, -f01 / det, -f10 / det, f00 / det
+    center = 13.5
+    ox, oy = center + shift_x, center + shift_y  # where the centre lands
+    transform = tf.stack(
+        [
+            m00, m01, center - m00 * ox - m01 * oy,
+            m10, m11, center - m10 * ox - m11 * oy,
+            tf.zeros([n]), tf.zeros([n]),
+        ],
+        axis=1,
+    )
+    warped = keras.ops.image.affine_transform(
+        images[..., None], transform, interpolation="bilinear", fill_mode="constant"
+    )
+
+    thicker = tf.nn.max_pool2d(warped, 3, 1, "SAME")
+    thinner = -tf.nn.max_pool2d(-warped, 3, 1, "SAME")
+    amount = tf.reshape(uniform(*THICKNESS_RANGE), [-1, 1, 1, 1])
+    out = warped + tf.nn.relu(amount) * (thicker - warped) + tf.nn.relu(-amount) * (thinner - warped)
+    return tf.clip_by_value(out[..., 0], 0.0, 1.0)
+
+
+def _dataset(x, y, batch_size, augment, seed, sample_weight=None):
+    tensors = (x, y) if sample_weight is None else (x, y, sample_weight)
+    dataset = tf.data.Dataset.from_tensor_slices(tensors)
+    dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if augment:
+        dataset = dataset.map(lambda images, *rest: (augment_batch(images), *rest))
+    return dataset.prefetch(2)
+
+
+class _Reporter(keras.callbacks.Callback):
+    """Forwards Keras' callbacks to plain functions and stops after a batch when asked."""
+
+    def __init__(self, epochs, batches_per_epoch, on_batch_end, on_epoch_end, stop_event):
+        super().__init__()
+        self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
+        self.on_batch, self.on_epoch, self.stop_event = on_batch_end, on_epoch_end, stop_event
+        self.epoch = 0
+        self.history = {key: [] for key in HISTORY_KEYS}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.on_batch:
+            logs = logs or {}
+            self.on_batch(
+                {
+                    "epoch": self.epoch + 1,
+                    "epochs": self.epochs,
+                    "batch": batch + 1,
+                    "batches": self.batches_per_epoch,
+                    "loss": float(logs.get("loss", math.nan)),
+                    "accuracy": float(logs.get("accuracy", math.nan)),
+                }
+            )
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.stop_event is not None and self.stop_event.is_set():
+            return  # a partial epoch is not an epoch: keep the history to whole epochs
+        for key in HISTORY_KEYS:
+            self.history[key].append(float(logs.get(key, math.nan)))
+        if self.on_epoch:
+            self.on_epoch(epoch + 1, {key: values[-1] for key, values in self.history.items()})
+
+
+def compile_for_training(model, learning_rate, decay_steps=None):
+    schedule = learning_rate
+    if decay_steps:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def train(
+    settings: TrainingSettings,
+    *,
+    on_batch_end=None,
+    on_epoch_end=None,
+    stop_event: threading.Event | None = None,
+    initial_model: keras.Model | None = None,
+    extra_examples=None,
+    data=None,
+):
+    """Train a model on MNIST and evaluate it on the test set, which it never trains on.
+
+    - on_batch_end(progress): progress is a dict of epoch, epochs, batch, batches, and the
+      running loss and accuracy within the epoch.
+    - on_epoch_end(epoch, logs): logs holds loss, accuracy, val_loss, val_accuracy.
+    - stop_event: once set, training ends after the current batch; the result keeps the
+      epochs that were completed.
+    - initial_model: start from these weights (fine-tuning) instead of a new model.
+    - extra_examples: (images uint8 (N, 28, 28), labels, weight) added to the training set,
+      each counted `weight` times an MNIST digit.
+    - data: an `Mnist` to use instead of `load_mnist()`.
+    """
+    started = time.monotonic()
+    mnist = data if data is not None else load_mnist()
+    x, y = mnist.x_train, mnist.y_train
+    if settings.max_train_samples is not None:
+        x, y = x[: settings.max_train_samples], y[: settings.max_train_samples]
+    x_train, y_train, x_val, y_val = split_train_validation(x, y, settings.validation_fraction, settings.seed)
+    weights = np.ones(len(x_train), np.float32)
+    if extra_examples is not None:
+        extra_x, extra_y, extra_weight = extra_examples
+        x_train = np.concatenate([x_train, np.asarray(extra_x, np.uint8)])
+        y_train = np.concatenate([y_train, np.asarray(extra_y, y_train.dtype)])
+        weights = np.concatenate([weights, np.full(len(extra_x), extra_weight, np.float32)])
+
+    keras.utils.set_random_seed(settings.seed)
+    if initial_model is None:
+        model = build_model(settings.architecture)
+    else:
+        model = keras.models.clone_model(initial_model)
+        model.set_weights(initial_model.get_weights())
+    batches_per_epoch = math.ceil(len(x_train) / settings.batch_size)
+    decay_steps = batches_per_epoch * settings.epochs if settings.cosine_decay else None
+    compile_for_training(model, settings.learning_rate, decay_steps)
+
+    train_data = _dataset(
+        to_model_input(x_train), y_train, settings.batch_size, settings.augment, settings.seed,
+        sample_weight=weights if extra_examples is not None else None,
+    )
+    validation_data = None
+    if len(x_val):
+        validation_data = tf.data.Dataset.from_tensor_slices((to_model_input(x_val), y_val)).batch(1024)
+    reporter = _Reporter(settings.epochs, batches_per_epoch, on_batch_end, on_epoch_end, stop_event)
+    model.fit(train_data, epochs=settings.epochs, validation_data=validation_data, callbacks=[reporter], shuffle=False, verbose=0)
+
+    test_loss, test_accuracy = model.evaluate(
+        to_model_input(mnist.x_test), mnist.y_test, batch_size=1024, verbose=0
+    )
+    return TrainingResult(
+        model=model,
+        settings=settings,
+        history=reporter.history,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        epochs_completed=len(reporter.history["loss"]),
+        stopped_early=stop_event is not None and stop_event.is_set(),
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,143 @@
+"""Train a digit model on MNIST and save it in the model store.
+
+    python train.py --arch cnn --epochs 12 --batch-size 128 --augment --activate
+"""
+
+import argparse
+import os
+import shlex
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, exit code 2, and nothing written.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _whole_number(low, high):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(low, high, strict_low=False):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low < value if strict_low else low <= value) or not value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text}")
+        return value
+
+    return parse
+
+
+def parse_args(argv=None):
+    from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+    from digit_app.settings import (
+        MAX_BATCH_SIZE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings,
+    )
+
+    defaults = TrainingSettings()
+    parser = _Parser(
+        prog="train.py",
+        description="Train a digit model on MNIST (the 60,000 training digits, less a validation part), "
+        "report its accuracy on the 10,000 test digits, and save it in the model store (models/).",
+    )
+    parser.add_argument(
+        "--arch", choices=list(ARCHITECTURES), default=DEFAULT_ARCHITECTURE,
+        help="architecture: " + "; ".join(f"{name}: {text}" for name, (text, _) in ARCHITECTURES.items())
+        + f" (default {DEFAULT_ARCHITECTURE})",
+    )
+    parser.add_argument("--epochs", type=_whole_number(1, MAX_EPOCHS), default=defaults.epochs,
+                        help=f"passes over the training set, 1 to {MAX_EPOCHS} (default {defaults.epochs})")
+    parser.add_argument("--batch-size", type=_whole_number(1, MAX_BATCH_SIZE), default=defaults.batch_size,
+                        help=f"digits per training step (default {defaults.batch_size})")
+    parser.add_argument("--learning-rate", type=_fraction(0, 1, strict_low=True), default=defaults.learning_rate,
+                        help=f"Adam learning rate (default {defaults.learning_rate})")
+    parser.add_argument("--cosine-decay", action="store_true",
+                        help="decay the learning rate along a cosine to 1%% of its start by the last epoch")
+    parser.add_argument("--validation-fraction", type=_fraction(MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION), default=defaults.validation_fraction,
+                        help="part of the training set held out to measure validation loss and accuracy "
+                        f"(default {defaults.validation_fraction}); the test set is never trained on")
+    parser.add_argument("--augment", action="store_true",
+                        help="random shifts, rotations, shear, scaling and stroke thickness, "
+                        "so that the model reads drawings as well as MNIST")
+    parser.add_argument("--seed", type=_whole_number(0, 2**31 - 1), default=defaults.seed,
+                        help=f"random seed for reproducible runs (default {defaults.seed})")
+    parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
+                        help="train on only the first N training digits, for a quick try")
+    parser.add_argument("--id", default=None, help="model id to save under (default: <arch>-<date>-<time>)")
+    parser.add_argument("--activate", action="store_true", help="make the new model the active one for the app")
+    args = parser.parse_args(argv)
+    if args.id is not None:
+        from digit_app.store import default_store, validate_id
+
+        try:
+            validate_id(args.id)
+        except ValueError as error:
+            parser.error(str(error))
+        if default_store.exists(args.id):
+            parser.error(f"a model with id {args.id!r} already exists; choose another --id")
+    return args
+
+
+def _print_batch(progress):
+    if sys.stdout.isatty():
+        print(
+            f"\r  epoch {progress['epoch']}/{progress['epochs']}  batch {progress['batch']}/{progress['batches']}"
+            f"  loss {progress['loss']:.4f}  accuracy {progress['accuracy']:.4f}",
+            end="", flush=True,
+        )
+
+
+class _EpochPrinter:
+    def __init__(self, epochs):
+        self.epochs = epochs
+        self.started = time.monotonic()
+
+    def __call__(self, epoch, logs):
+        now = time.monotonic()
+        print(
+            f"\repoch {epoch}/{self.epochs}  loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.4f}"
+            f"  val_loss {logs['val_loss']:.4f}  val_accuracy {logs['val_accuracy']:.4f}"
+            f"  {now - self.started:.1f}s",
+            flush=True,
+        )
+        self.started = now
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from digit_app import store
+    from digit_app.settings import TrainingSettings
+    from digit_app.training import train
+
+    settings = TrainingSettings(
+        architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
+        augment=args.augment, cosine_decay=args.cosine_decay, seed=args.seed,
+        max_train_samples=args.max_train_samples,
+    )
+    print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else ""))
+    result = train(settings, on_batch_end=_print_batch, on_epoch_end=_EpochPrinter(args.epochs))
+    command = "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    model_id = store.save(result.model, result.metadata(command.strip()), model_id=args.id, activate=args.activate)
+    print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
+    print(f"Saved as {model_id!r} in {store.model_path(model_id)}" + (" (active)" if args.activate else ""))
+
+
+if __name__ == "__main__":
+    main()
