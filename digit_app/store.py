@@ -3,6 +3,7 @@
 Every write goes to a temporary file in the same folder and is moved into place with
 os.replace, so a crash mid-save never leaves a broken model or a dangling active pointer.
 The active model is named in active.json; without it, the shipped default is active.
+Keras is imported only to save or load a model, so listing and ids stay cheap.
 """
 
 import datetime
@@ -12,9 +13,6 @@ import re
 import tempfile
 import warnings
 from pathlib import Path
-
-import keras
-import tensorflow as tf
 
 MODELS_DIR = Path(os.environ.get("DIGIT_APP_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL_ID = "default-cnn"
@@ -52,6 +50,12 @@ def _write_atomically(path, write):
 
 def _write_json(path, data):
     _write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=1)))
+
+
+def _tensorflow_version():
+    import tensorflow as tf
+
+    return tf.__version__
 
 
 class ModelStore:
@@ -97,6 +101,7 @@ class ModelStore:
     def save(self, model, metadata, model_id=None, activate=False):
         """Save a model and its metadata; returns the new id. The model is saved without its
         optimizer state, which inference does not need and which triples the file."""
+        import keras
         model_id = validate_id(model_id) if model_id else self.new_id(metadata.get("architecture", "model"))
         self.root.mkdir(parents=True, exist_ok=True)
         inference_copy = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
@@ -106,7 +111,7 @@ class ModelStore:
             **metadata,
             "id": model_id,
             "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "tensorflow_version": tf.__version__,
+            "tensorflow_version": _tensorflow_version(),
             "keras_version": keras.__version__,
         }
         _write_json(self._path(model_id, ".json"), full)
@@ -115,6 +120,8 @@ class ModelStore:
         return model_id
 
     def load(self, model_id):
+        import keras
+
         path = self._path(model_id, ".keras")
         if not path.exists():
             raise ModelLoadError(

@@ -1,0 +1,114 @@
+import json
+
+import numpy as np
+import pytest
+
+from digit_app import store as store_module
+from digit_app.architectures import build_model
+from digit_app.store import DEFAULT_MODEL_ID, ModelLoadError
+
+
+def _model(seed):
+    return build_model("dense-32-64", seed=seed)
+
+
+def _meta(name="dense-32-64"):
+    return {"architecture": name, "epochs": 1, "history": {"loss": [0.5]}, "test_accuracy": 0.9}
+
+
+@pytest.fixture
+def filled(store):
+    store.save(_model(0), _meta(), model_id=DEFAULT_MODEL_ID)
+    store.save(_model(1), _meta(), model_id="second")
+    return store
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+def test_save_load_round_trip_keeps_weights_and_metadata(store):
+    model = _model(3)
+    model_id = store.save(model, _meta())
+    assert _same_weights(store.load(model_id), model)
+    meta = store.metadata(model_id)
+    assert meta["architecture"] == "dense-32-64" and meta["id"] == model_id
+    assert meta["tensorflow_version"] and meta["keras_version"] and meta["created_at"]
+    assert [m["id"] for m in store.list()] == [model_id]
+
+
+def test_default_is_active_until_another_is_activated(filled):
+    assert filled.active_id() == DEFAULT_MODEL_ID
+    filled.activate("second")
+    assert filled.active_id() == "second"
+    assert _same_weights(filled.load_active(), filled.load("second"))
+
+
+def test_the_shipped_default_cannot_be_deleted(filled):
+    with pytest.raises(ValueError, match="cannot be deleted"):
+        filled.delete(DEFAULT_MODEL_ID)
+    assert filled.exists(DEFAULT_MODEL_ID)
+
+
+def test_deleting_the_active_model_makes_the_default_active(filled):
+    filled.activate("second")
+    filled.delete("second")
+    assert not filled.exists("second") and filled.active_id() == DEFAULT_MODEL_ID
+
+
+@pytest.mark.parametrize("bad_id", ["../evil", "a/b", "..", "", ".hidden", "x" * 81, "a\\b", None])
+def test_ids_are_validated(store, bad_id):
+    with pytest.raises(ValueError, match="Invalid model id"):
+        store.load(bad_id)
+
+
+def test_a_broken_model_file_is_named_and_active_falls_back(filled):
+    filled.activate("second")
+    filled.model_path("second").write_bytes(b"not a zip")
+    with pytest.raises(ModelLoadError, match="second"):
+        filled.load("second")
+    with pytest.warns(UserWarning, match="shipped default"):
+        model_id, model = filled.resolve_active()
+    assert model_id == DEFAULT_MODEL_ID
+
+
+def test_a_crash_mid_save_keeps_the_previous_active_model(filled, monkeypatch):
+    filled.activate("second")
+    before = filled.load_active()
+
+    def crash_midway(self, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")  # a partial file, then the process dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("keras.Model.save", crash_midway)
+    with pytest.raises(KeyboardInterrupt):
+        filled.save(_model(5), _meta(), model_id="third", activate=True)
+
+    assert filled.active_id() == "second"
+    assert _same_weights(filled.load_active(), before)
+    assert not filled.exists("third")
+    assert sorted(p.name for p in filled.root.iterdir()) == sorted(
+        ["active.json", "default-cnn.json", "default-cnn.keras", "second.json", "second.keras"]
+    )
+
+
+def test_a_corrupt_active_pointer_means_the_default(filled):
+    (filled.root / "active.json").write_text("{not json")
+    assert filled.active_id() == DEFAULT_MODEL_ID
+
+
+def test_saved_model_has_no_optimizer_state(store, small_mnist):
+    from digit_app.settings import TrainingSettings
+    from digit_app.training import train
+
+    result = train(TrainingSettings("dense-128", epochs=1, max_train_samples=200), data=small_mnist)
+    model_id = store.save(result.model, result.metadata("test"))
+    # 101,770 float32 weights: about 0.4 MB; with Adam's two moments it would be about 1.2 MB.
+    assert store.model_path(model_id).stat().st_size < 600_000
+    meta = json.loads((store.root / f"{model_id}.json").read_text())
+    assert meta["history"]["loss"] and meta["source"] == "test"
+
+
+def test_module_functions_use_the_default_store():
+    assert store_module.load_active.__self__ is store_module.default_store

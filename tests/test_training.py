@@ -1,0 +1,102 @@
+import threading
+
+import numpy as np
+import pytest
+
+from digit_app.architectures import ARCHITECTURES, build_model
+from digit_app.settings import TrainingSettings
+from digit_app.training import augment_batch, split_train_validation, to_model_input, train
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_architecture_gives_ten_probabilities(name):
+    model = build_model(name, seed=0)
+    out = model(np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)).numpy()
+    assert out.shape == (3, 10)
+    np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-5)
+    assert (out >= 0).all()
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="Unknown architecture 'resnet'"):
+        build_model("resnet")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "Epochs"),
+        ({"epochs": 51}, "Epochs"),
+        ({"epochs": 2.5}, "Epochs"),
+        ({"batch_size": -1}, "Batch size"),
+        ({"learning_rate": 0}, "Learning rate"),
+        ({"validation_fraction": 0.9}, "Validation fraction"),
+        ({"architecture": "mlp"}, "Unknown architecture"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingSettings(**kwargs)
+
+
+def test_validation_is_held_out_from_training_only(small_mnist):
+    x_train, y_train, x_val, y_val = split_train_validation(small_mnist.x_train, small_mnist.y_train, 0.1, seed=0)
+    assert len(x_val) == 200 and len(x_train) == 1800
+    train_rows = {row.tobytes() for row in x_train}
+    assert not any(row.tobytes() in train_rows for row in x_val)
+
+
+def test_training_learns_and_reports_each_batch_and_epoch(small_mnist):
+    batches, epochs = [], []
+    result = train(
+        TrainingSettings("dense-128", epochs=2, batch_size=100),
+        data=small_mnist,
+        on_batch_end=batches.append,
+        on_epoch_end=lambda epoch, logs: epochs.append((epoch, logs)),
+    )
+    assert [e for e, _ in epochs] == [1, 2]
+    assert len(batches) == 2 * 18 and batches[-1]["batch"] == 18 and batches[-1]["epoch"] == 2
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert result.history["loss"][1] < result.history["loss"][0]
+    assert result.test_accuracy > 0.7  # 1,800 digits, 2 epochs: far above chance
+    assert result.epochs_completed == 2 and not result.stopped_early
+
+
+def test_same_seed_same_model(small_mnist):
+    settings = TrainingSettings("dense-32-64", epochs=1, seed=7)
+    first = train(settings, data=small_mnist)
+    second = train(settings, data=small_mnist)
+    assert first.history == second.history
+
+
+def test_stop_event_ends_training_after_the_current_batch(small_mnist):
+    stop = threading.Event()
+    seen = []
+
+    def on_batch(progress):
+        seen.append(progress)
+        if progress["batch"] == 3:
+            stop.set()
+
+    result = train(TrainingSettings("dense-128", epochs=5, batch_size=50), data=small_mnist,
+                   on_batch_end=on_batch, stop_event=stop)
+    assert len(seen) == 3
+    assert result.stopped_early and result.epochs_completed == 0
+
+
+def test_augmentation_keeps_digits_recognisable(small_mnist):
+    images = to_model_input(small_mnist.x_train[:64])
+    augmented = augment_batch(images).numpy()
+    assert augmented.shape == images.shape and augmented.min() >= 0 and augmented.max() <= 1
+    assert not np.allclose(augmented, images)
+    # Ink is moved and reshaped, not lost or multiplied.
+    ratio = augmented.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert 0.4 < np.median(ratio) < 2.0
+
+
+def test_extra_examples_are_trained_on(small_mnist):
+    # Ten copies of one blank image labelled 3, weighted heavily: the model learns to say 3 for blank.
+    blank = np.zeros((10, 28, 28), np.uint8)
+    result = train(TrainingSettings("dense-128", epochs=2, max_train_samples=500), data=small_mnist,
+                   extra_examples=(blank, np.full(10, 3), 20.0))
+    assert int(np.argmax(result.model(to_model_input(blank[:1])).numpy())) == 3
