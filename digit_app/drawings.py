@@ -1,0 +1,562 @@
+"""The user's own drawings, kept in one SQLite file to fine-tune the model on later.
+
+Each drawing holds the 28x28 image the model saw (float32 in [0, 1]), the canvas it came
+from (PNG), the true label the user gave, and what the model read. Every operation opens
+its own connection (sqlite3 connections must not cross threads) with a busy timeout, and
+every write takes the write lock up front (BEGIN IMMEDIATE), so browser sessions and
+processes writing at once wait their turn instead of failing or losing rows. The file is
+in WAL mode so readers never block the writer.
+
+Nothing here deletes user data on its own: a damaged file raises DrawingStoreError and is
+left for the user to move away.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+ENV_VAR = "DIGIT_APP_DRAWINGS_DB"
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "drawings.sqlite3"
+BUSY_TIMEOUT_SECONDS = 30
+SCHEMA_VERSION = 1
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+MAX_CANVAS_PNG_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_DRAWINGS = 10_000
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+IMPORT_IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_NPY_MAGIC = b"\x93NUMPY"
+
+_SCHEMA = """
+CREATE TABLE drawings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_input BLOB NOT NULL,
+    canvas_png BLOB,
+    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+    predicted INTEGER CHECK (predicted IS NULL OR predicted BETWEEN 0 AND 9),
+    probabilities TEXT,
+    model_id TEXT,
+    created_at TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX drawings_by_label ON drawings (label);
+"""
+_COLUMNS = {"id", "model_input", "canvas_png", "label", "predicted", "probabilities", "model_id", "created_at", "source"}
+_LIST_COLUMNS = "id, label, predicted, probabilities, model_id, created_at, source, model_input"
+
+
+class DrawingStoreError(RuntimeError):
+    """The drawings database cannot be opened, read or written; the message says what to do."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
+class Drawing:
+    id: int
+    label: int
+    predicted: int | None
+    probabilities: tuple[float, ...] | None
+    model_id: str | None
+    created_at: str  # UTC, ISO 8601
+    source: str  # 'draw', 'import', ...
+    model_input: np.ndarray = dataclasses.field(repr=False)  # (28, 28) float32 in [0, 1]
+    canvas_png: bytes | None = dataclasses.field(default=None, repr=False)  # get() fills it, list() leaves it out
+
+    @property
+    def wrong(self):
+        """Whether the model read something other than the true label."""
+        return self.predicted is not None and self.predicted != self.label
+
+
+class EvaluationSplit(NamedTuple):
+    train_images: np.ndarray  # (N, 28, 28) uint8
+    train_labels: np.ndarray  # (N,) uint8
+    evaluation_images: np.ndarray
+    evaluation_labels: np.ndarray
+
+
+def default_path():
+    """$DIGIT_APP_DRAWINGS_DB if set, else data/drawings.sqlite3 in the repository (read at call time)."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def to_uint8(model_inputs):
+    """float32 [0, 1] model inputs -> uint8 0-255 images like MNIST's."""
+    return np.rint(np.clip(model_inputs, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def in_evaluation_part(drawing_id, fraction, seed):
+    """Whether a drawing is held out for evaluation: decided by a hash of its id alone, so a
+    drawing stays on its side as others are added or deleted."""
+    digest = hashlib.blake2b(f"{seed}:{drawing_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
+class DrawingStore:
+    def __init__(self, path=None):
+        self.path = Path(path) if path is not None else default_path()
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    # --- writing
+
+    def add(self, model_input, label, canvas_png=None, predicted=None, probabilities=None, model_id=None, source="draw"):
+        """Store one drawing; returns its id."""
+        row = (
+            _check_model_input(model_input).tobytes(),
+            _check_canvas_png(canvas_png),
+            _check_digit(label, "label"),
+            None if predicted is None else _check_digit(predicted, "predicted"),
+            _check_probabilities(probabilities),
+            _check_optional_text(model_id, "model_id"),
+            _now(),
+            _check_text(source, "source"),
+        )
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO drawings (model_input, canvas_png, label, predicted, probabilities, model_id, created_at, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return cursor.lastrowid
+
+    def delete(self, drawing_id):
+        """Delete one drawing; returns False when there was none with that id."""
+        with self._transaction() as connection:
+            return connection.execute("DELETE FROM drawings WHERE id = ?", (int(drawing_id),)).rowcount > 0
+
+    def delete_all(self):
+        """Delete every drawing; returns how many there were."""
+        with self._transaction() as connection:
+            return connection.execute("DELETE FROM drawings").rowcount
+
+    # --- reading
+
+    def get(self, drawing_id):
+        """The drawing with this id, with its canvas PNG, or None."""
+        with self._connection() as connection:
+            row = connection.execute(
+                f"SELECT {_LIST_COLUMNS}, canvas_png FROM drawings WHERE id = ?", (int(drawing_id),)
+            ).fetchone()
+        return None if row is None else _drawing_from_row(row[:-1], canvas_png=row[-1])
+
+    def list(self, label=None, wrong_only=False, limit=None, offset=0):
+        """Drawings newest first, without their canvas PNGs (see get())."""
+        where, parameters = _filter(label, wrong_only)
+        parameters += [-1 if limit is None else int(limit), int(offset)]
+        with self._connection() as connection:
+            rows = connection.execute(
+                f"SELECT {_LIST_COLUMNS} FROM drawings {where} ORDER BY id DESC LIMIT ? OFFSET ?", parameters
+            ).fetchall()
+        return [_drawing_from_row(row) for row in rows]
+
+    def count(self, label=None, wrong_only=False):
+        where, parameters = _filter(label, wrong_only)
+        with self._connection() as connection:
+            return connection.execute(f"SELECT COUNT(*) FROM drawings {where}", parameters).fetchone()[0]
+
+    def counts_by_label(self, wrong_only=False):
+        """{digit: number of drawings} for all ten digits."""
+        where, parameters = _filter(None, wrong_only)
+        with self._connection() as connection:
+            rows = connection.execute(f"SELECT label, COUNT(*) FROM drawings {where} GROUP BY label", parameters).fetchall()
+        return {digit: 0 for digit in range(NUM_CLASSES)} | dict(rows)
+
+    # --- training data
+
+    def training_arrays(self):
+        """(images uint8 (N, 28, 28) 0-255 like MNIST, labels uint8 (N,)), oldest first."""
+        _, images, labels = self._all_arrays()
+        return images, labels
+
+    def split_for_evaluation(self, fraction=0.2, seed=0):
+        """Hold out about `fraction` of the drawings, the same ones every time (see
+        in_evaluation_part), so a fine-tuned model can be scored on drawings it never trained on.
+        With few drawings either part may be empty."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}.")
+        ids, images, labels = self._all_arrays()
+        held_out = np.array([in_evaluation_part(drawing_id, fraction, seed) for drawing_id in ids], dtype=bool)
+        return EvaluationSplit(images[~held_out], labels[~held_out], images[held_out], labels[held_out])
+
+    def _all_arrays(self):
+        with self._connection() as connection:
+            rows = connection.execute("SELECT id, label, model_input FROM drawings ORDER BY id").fetchall()
+        ids = [row[0] for row in rows]
+        labels = np.array([row[1] for row in rows], dtype=np.uint8)
+        images = np.zeros((len(rows), *IMAGE_SHAPE), np.uint8)
+        for index, row in enumerate(rows):
+            images[index] = to_uint8(_model_input_from_bytes(row[2]))
+        return ids, images, labels
+
+    # --- files
+
+    def export_npz(self, destination):
+        """Write every drawing, oldest first, as an .npz with `images` (N, 28, 28) uint8 and
+        `labels` (N,) uint8 to a path or binary file; returns N."""
+        images, labels = self.training_arrays()
+        if len(images) == 0:
+            raise ValueError(f"There are no drawings in {self.path} to export; draw and save some first.")
+        if isinstance(destination, (str, os.PathLike)):
+            with open(destination, "wb") as file:  # a path as given: np.savez would append '.npz'
+                np.savez_compressed(file, images=images, labels=labels)
+        else:
+            np.savez_compressed(destination, images=images, labels=labels)
+        return len(images)
+
+    def import_npz(self, file):
+        """Add the drawings of an .npz (a path, bytes or a binary file such as an upload) in one
+        transaction; returns how many. The file is checked completely first: on any problem a
+        ValueError says what, and nothing is added.
+
+        Accepted: `images` (N, 28, 28) uint8 0-255 (as export_npz writes them), or float32/float64
+        in [0, 1] (as models take them); `labels` (N,) of any integer dtype in 0..9;
+        1 <= N <= MAX_IMPORT_DRAWINGS; at most MAX_IMPORT_BYTES. Other keys are ignored."""
+        model_inputs, labels = read_drawings_npz(file)
+        created_at = _now()
+        rows = [(image.tobytes(), int(label), created_at, "import") for image, label in zip(model_inputs, labels)]
+        with self._transaction() as connection:
+            connection.executemany(
+                "INSERT INTO drawings (model_input, label, created_at, source) VALUES (?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    # --- connections
+
+    @contextlib.contextmanager
+    def _connection(self):
+        self._ensure_ready()
+        with self._errors_explained():
+            connection = self._connect(create=False)
+            try:
+                yield connection
+            finally:
+                connection.close()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A write transaction that holds the write lock from its start: a deferred one that
+        upgrades later can fail at once with 'database is locked', skipping the busy timeout."""
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _connect(self, create):
+        # mode=rw once the schema exists: a file removed meanwhile fails here instead of coming
+        # back empty and without tables; the next operation's _ensure_ready makes a new one.
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        return connection
+
+    def _ensure_ready(self):
+        """Create the file and schema once per store (and again if the file was removed)."""
+        if self._ready and self.path.exists():
+            return
+        with self._ready_lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise self._unusable(error) from error
+            with self._errors_explained():
+                connection = self._connect(create=True)
+                try:
+                    self._set_wal_mode(connection)
+                    self._create_or_check_schema(connection)
+                finally:
+                    connection.close()
+            self._ready = True
+
+    def _set_wal_mode(self, connection):
+        # Switching to WAL needs a moment alone with the file and does not always wait for the
+        # busy timeout, so when two processes open a new file at once, retry until it does.
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        if mode.lower() != "wal":
+            raise sqlite3.OperationalError(f"the file system does not allow WAL mode (journal mode is {mode!r})")
+
+    def _create_or_check_schema(self, connection):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if version == 0 and not tables:
+                for statement in _SCHEMA.split(";"):  # not executescript: it would commit first
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION or "drawings" not in tables:
+                raise sqlite3.DatabaseError(
+                    f"not a drawings database (schema version {version}, tables {sorted(tables)})"
+                )
+            else:
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(drawings)")}
+                if not _COLUMNS <= columns:
+                    raise sqlite3.DatabaseError(f"not a drawings database (missing columns {sorted(_COLUMNS - columns)})")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _errors_explained(self):
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise self._explain(error) from error
+
+    def _explain(self, error):
+        text = str(error)
+        if "not a database" in text or "malformed" in text or "not a drawings database" in text:
+            return DrawingStoreError(
+                f"The drawings database {self.path} is damaged or is not a drawings database ({text}). "
+                f"It was left as it is. Move it away (for example rename it to {self.path.name}.broken) "
+                f"to start a new one, or set {ENV_VAR} to another file."
+            )
+        if "locked" in text or "busy" in text:
+            return DrawingStoreError(
+                f"The drawings database {self.path} stayed locked by another writer for "
+                f"{BUSY_TIMEOUT_SECONDS} s ({text}); try again."
+            )
+        return self._unusable(error)
+
+    def _unusable(self, error):
+        return DrawingStoreError(
+            f"Cannot open or write the drawings database {self.path} ({error}). Make sure its folder "
+            f"exists and is writable, or set {ENV_VAR} to a writable file path."
+        )
+
+
+# --- checks and conversions
+
+
+def read_drawings_npz(file):
+    """Read and check an .npz of drawings without writing anything; returns
+    (model inputs float32 (N, 28, 28) in [0, 1], labels uint8 (N,)) or raises ValueError."""
+    data = _read_bytes_within_limit(file)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        what = "a single .npy array" if data.startswith(_NPY_MAGIC) else "not a zip file, or it is cut short"
+        raise ValueError(
+            f"The file is not an .npz archive ({what}). Expected an .npz written by "
+            "numpy.savez(file, images=..., labels=...) or by Export."
+        ) from error
+    with archive:
+        names = {name.removesuffix(".npy") for name in archive.namelist() if name.endswith(".npy")}
+        missing = [key for key in ("images", "labels") if key not in names]
+        if missing:
+            raise ValueError(
+                f"The .npz has no {' or '.join(repr(key) for key in missing)} array; it has {sorted(names) or 'none'}. "
+                "Expected arrays 'images' (N, 28, 28) and 'labels' (N,)."
+            )
+        images_header = _array_header(archive, "images")
+        labels_header = _array_header(archive, "labels")
+        _check_import_headers(images_header, labels_header)
+        images = _read_array(archive, "images")
+        labels = _read_array(archive, "labels")
+    return _check_import_values(images, labels)
+
+
+def _read_bytes_within_limit(file):
+    """The file's bytes, its size checked before reading it."""
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        size = len(file)
+    elif isinstance(file, (str, os.PathLike)):
+        try:
+            size = os.path.getsize(file)
+        except OSError as error:
+            raise ValueError(f"Cannot read {file}: {error}.") from error
+    else:
+        size = file.seek(0, os.SEEK_END)
+        file.seek(0)
+    if size > MAX_IMPORT_BYTES:
+        raise ValueError(
+            f"The file is {size / 2**20:.1f} MB; at most {MAX_IMPORT_BYTES / 2**20:.0f} MB can be imported at once. "
+            "Split it into smaller files."
+        )
+    if isinstance(file, (str, os.PathLike)):
+        return Path(file).read_bytes()
+    return bytes(file) if not hasattr(file, "read") else file.read()
+
+
+def _array_header(archive, key):
+    """(shape, dtype) from an .npy header, read before any array data."""
+    try:
+        with archive.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"The array {key!r} in the .npz cannot be read ({error}); the file may be damaged.") from error
+    return shape, dtype
+
+
+def _read_array(archive, key):
+    try:
+        with archive.open(f"{key}.npy") as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"The array {key!r} in the .npz cannot be read ({error}); the file may be damaged.") from error
+
+
+def _check_import_headers(images_header, labels_header):
+    """Shapes and dtypes, checked before the arrays are loaded: a header can claim anything."""
+    (images_shape, images_dtype), (labels_shape, labels_dtype) = images_header, labels_header
+    if images_dtype.hasobject or labels_dtype.hasobject:
+        raise ValueError(
+            "The .npz holds object arrays (pickled Python objects), which are never loaded. "
+            "Save plain numeric arrays: images uint8 (N, 28, 28), labels integers (N,)."
+        )
+    if len(images_shape) != 3 or tuple(images_shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(f"'images' has shape {tuple(images_shape)}; expected (N, 28, 28), one 28x28 image per drawing.")
+    if images_dtype not in IMPORT_IMAGE_DTYPES:
+        raise ValueError(
+            f"'images' has dtype {images_dtype}; expected uint8 (0-255) or float32/float64 in [0, 1]. "
+            "Convert with images.astype(np.uint8) if they are 0-255."
+        )
+    if len(labels_shape) != 1:
+        raise ValueError(f"'labels' has shape {tuple(labels_shape)}; expected (N,), one digit per image.")
+    if labels_dtype.kind not in "iu":
+        raise ValueError(f"'labels' has dtype {labels_dtype}; expected integers 0-9 (for example uint8).")
+    num_images, num_labels = images_shape[0], labels_shape[0]
+    if num_images != num_labels:
+        raise ValueError(f"There are {num_images} images but {num_labels} labels; expected one label per image.")
+    if num_images == 0:
+        raise ValueError("The .npz holds no drawings (N = 0); nothing to import.")
+    if num_images > MAX_IMPORT_DRAWINGS:
+        raise ValueError(
+            f"The .npz holds {num_images} drawings; at most {MAX_IMPORT_DRAWINGS} can be imported at once. "
+            "Split it into smaller files."
+        )
+
+
+def _check_import_values(images, labels):
+    if labels.min() < 0 or labels.max() >= NUM_CLASSES:
+        bad = sorted({int(value) for value in labels[(labels < 0) | (labels >= NUM_CLASSES)]})[:5]
+        raise ValueError(f"'labels' holds {bad}; every label must be a digit 0-9.")
+    if images.dtype == np.uint8:
+        model_inputs = images.astype(np.float32) / 255.0
+    else:
+        if not np.all(np.isfinite(images)) or images.min() < 0.0 or images.max() > 1.0:
+            raise ValueError(
+                f"'images' are {images.dtype} with {_describe_values(images)}; float images must lie in [0, 1]. "
+                "Use uint8 for 0-255 images."
+            )
+        model_inputs = images.astype(np.float32)
+    return np.ascontiguousarray(model_inputs), labels.astype(np.uint8)
+
+
+def _check_model_input(model_input):
+    array = np.asarray(model_input, dtype=np.float32)
+    squeezed = np.squeeze(array)
+    if squeezed.shape != IMAGE_SHAPE:
+        raise ValueError(f"model_input has shape {array.shape}; expected {IMAGE_SHAPE} (the image the model sees).")
+    if not np.all(np.isfinite(squeezed)) or squeezed.min() < 0.0 or squeezed.max() > 1.0:
+        raise ValueError(f"model_input has {_describe_values(squeezed)}; expected floats in [0, 1].")
+    return np.ascontiguousarray(squeezed)
+
+
+def _describe_values(array):
+    if not np.all(np.isfinite(array)):
+        return "NaN or infinite values"
+    return f"values from {array.min():g} to {array.max():g}"
+
+
+def _check_digit(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < NUM_CLASSES:
+        raise ValueError(f"{name} is {value!r}; expected a digit 0-9.")
+    return int(value)
+
+
+def _check_probabilities(probabilities):
+    if probabilities is None:
+        return None
+    values = [float(value) for value in np.asarray(probabilities, dtype=np.float64).ravel()]
+    if len(values) != NUM_CLASSES or not all(math.isfinite(value) for value in values):
+        raise ValueError(f"probabilities has {len(values)} values; expected {NUM_CLASSES} finite numbers, one per digit.")
+    return json.dumps(values)
+
+
+def _check_canvas_png(canvas_png):
+    if canvas_png is None:
+        return None
+    canvas_png = bytes(canvas_png)
+    if not canvas_png.startswith(_PNG_SIGNATURE):
+        raise ValueError(f"canvas_png does not start with the PNG signature (starts {canvas_png[:8]!r}); expected PNG bytes.")
+    if len(canvas_png) > MAX_CANVAS_PNG_BYTES:
+        raise ValueError(f"canvas_png is {len(canvas_png)} bytes; at most {MAX_CANVAS_PNG_BYTES} are kept.")
+    return canvas_png
+
+
+def _check_text(value, name):
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} is {value!r}; expected a non-empty string.")
+    return value
+
+
+def _check_optional_text(value, name):
+    return None if value is None else _check_text(value, name)
+
+
+def _filter(label, wrong_only):
+    conditions, parameters = [], []
+    if label is not None:
+        conditions.append("label = ?")
+        parameters.append(_check_digit(label, "label"))
+    if wrong_only:
+        conditions.append("predicted IS NOT NULL AND predicted != label")
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), parameters
+
+
+def _model_input_from_bytes(blob):
+    return np.frombuffer(blob, dtype=np.float32).reshape(IMAGE_SHAPE).copy()
+
+
+def _drawing_from_row(row, canvas_png=None):
+    drawing_id, label, predicted, probabilities, model_id, created_at, source, model_input = row
+    return Drawing(
+        id=drawing_id,
+        label=label,
+        predicted=predicted,
+        probabilities=None if probabilities is None else tuple(json.loads(probabilities)),
+        model_id=model_id,
+        created_at=created_at,
+        source=source,
+        model_input=_model_input_from_bytes(model_input),
+        canvas_png=canvas_png,
+    )
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

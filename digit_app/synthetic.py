@@ -1,0 +1,208 @@
+"""Canvas drawings made by program, for evaluation, tests and benchmarks (numpy and Pillow only).
+
+A drawing is an (H, W, 4) uint8 RGBA array like the one streamlit-drawable-canvas returns:
+black ink on a transparent background by default (RGB 0 and alpha 0 where nothing is drawn),
+anti-aliased edges carried by the alpha.
+
+- draw_strokes: render hand-made polylines with a round pen.
+- redraw_as_canvas: an MNIST digit re-drawn the way a person draws it with a mouse: its skeleton
+  (Zhang-Suen thinning) traced into strokes and re-stroked with a canvas-sized round pen, at a
+  random size, slant and position.
+- mnist_to_canvas: an MNIST digit simply scaled up onto a canvas (black ink on transparent).
+"""
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+CANVAS_SIZE = 280
+TRANSPARENT = (0, 0, 0, 0)
+WHITE = (255, 255, 255, 255)
+BLACK = (0, 0, 0, 255)
+SUPERSAMPLE = 2  # strokes are drawn at 2x and area-averaged down: anti-aliased like a browser canvas
+PEN_WIDTH_RANGE = (10, 30)  # px on a 280 px canvas; scaled with the canvas
+HEIGHT_FRACTION_RANGE = (0.3, 0.9)  # the drawn digit's height, as a fraction of the canvas height
+MAX_ROTATION_DEGREES = 10
+WIDTH_STRETCH_RANGE = (0.85, 1.15)
+OPAQUE_WHITE_PROBABILITY = 0.2  # the rest are black ink on a transparent canvas, the canvas default
+SKELETON_UPSAMPLE = 2  # thin the digit at 56x56: a smoother skeleton than at 28x28
+SMOOTHING_PASSES = 3  # [1, 2, 1] passes over each traced stroke, to round off the pixel staircase
+
+
+def _canvas_shape(size):
+    """(height, width) from an int (square) or a (height, width) pair."""
+    height, width = (size, size) if np.isscalar(size) else size
+    if int(height) < 1 or int(width) < 1:
+        raise ValueError(f"Expected a canvas size of at least 1x1 pixels, got {size!r}.")
+    return int(height), int(width)
+
+
+def draw_strokes(strokes, size=CANVAS_SIZE, width=20, ink=BLACK, background=TRANSPARENT):
+    """Render polylines with a round pen of `width` px (round joints and caps) on a canvas.
+
+    strokes: a list of strokes, each a sequence of (x, y) points in canvas pixels; a one-point
+    stroke is a dot. size: an int for a square canvas or (height, width). ink and background are
+    RGBA tuples; the default is the drawable canvas's: black ink on a transparent background.
+    """
+    height, canvas_width = _canvas_shape(size)
+    coverage = Image.new("L", (canvas_width * SUPERSAMPLE, height * SUPERSAMPLE), 0)
+    pen = ImageDraw.Draw(coverage)
+    pen_width = max(1, round(width * SUPERSAMPLE))
+    radius = pen_width / 2
+    for stroke in strokes:
+        points = [(x * SUPERSAMPLE, y * SUPERSAMPLE) for x, y in stroke]
+        if len(points) > 1:
+            pen.line(points, fill=255, width=pen_width, joint="curve")
+        for x, y in (points[0], points[-1]) if points else ():
+            pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
+    coverage = coverage.resize((canvas_width, height), Image.Resampling.BOX)
+    return _composite(np.asarray(coverage, dtype=np.float32) / 255, ink, background)
+
+
+def _composite(coverage, ink, background):
+    """Ink over background (Porter-Duff 'over') as un-premultiplied RGBA uint8, as a browser
+    canvas's getImageData returns it: fully transparent pixels are (0, 0, 0, 0)."""
+    ink = np.asarray(ink, dtype=np.float32) / 255
+    background = np.asarray(background, dtype=np.float32) / 255
+    ink_alpha = coverage * ink[3]
+    alpha = ink_alpha + background[3] * (1 - ink_alpha)
+    premultiplied = ink_alpha[..., None] * ink[:3] + (background[3] * (1 - ink_alpha))[..., None] * background[:3]
+    colour = np.divide(premultiplied, alpha[..., None], out=np.zeros_like(premultiplied), where=alpha[..., None] > 0)
+    rgba = np.concatenate([colour, alpha[..., None]], axis=2)
+    return np.rint(rgba * 255).astype(np.uint8)
+
+
+def mnist_to_canvas(image, size=CANVAS_SIZE):
+    """An MNIST digit (28x28 uint8, white on black) scaled up bilinearly to fill the canvas's
+    shorter side, centred, as black ink on a transparent background."""
+    height, width = _canvas_shape(size)
+    side = min(height, width)
+    scaled = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize((side, side), Image.Resampling.BILINEAR)
+    alpha = np.zeros((height, width), dtype=np.uint8)
+    top, left = (height - side) // 2, (width - side) // 2
+    alpha[top : top + side, left : left + side] = np.asarray(scaled)
+    canvas = np.zeros((height, width, 4), dtype=np.uint8)
+    canvas[:, :, 3] = alpha
+    return canvas
+
+
+def zhang_suen_thin(binary):
+    """The one-pixel-wide skeleton of a binary image (Zhang & Suen 1984), vectorised: each
+    sub-iteration deletes, all at once, the border pixels whose removal keeps the shape connected."""
+    image = np.pad(np.asarray(binary, dtype=bool), 1).astype(np.uint8)
+    while True:
+        changed = False
+        for first_pass in (True, False):
+            p2, p3, p4, p5, p6, p7, p8, p9 = _neighbours(image)
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            neighbours = p2 + p3 + p4 + p5 + p6 + p7 + p8 + p9
+            transitions = sum((ring[i] == 0) & (ring[i + 1] == 1) for i in range(8))
+            if first_pass:
+                side_clear = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                side_clear = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            centre = image[1:-1, 1:-1]
+            delete = (centre == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side_clear
+            if delete.any():
+                centre[delete] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def _neighbours(padded):
+    """P2..P9 of Zhang-Suen: north, north-east, east, ..., north-west of every inner pixel."""
+    height, width = padded.shape[0] - 2, padded.shape[1] - 2
+
+    def at(row, column):
+        return padded[1 + row : 1 + row + height, 1 + column : 1 + column + width]
+
+    return at(-1, 0), at(-1, 1), at(0, 1), at(1, 1), at(1, 0), at(1, -1), at(0, -1), at(-1, -1)
+
+
+def trace_strokes(skeleton):
+    """Split a skeleton into polylines of (row, column) points: walks that run between ends and
+    junctions, then the closed loops left over. Diagonal steps that cut a corner already walked
+    through a shared neighbour are left out, so corners do not make tiny triangles."""
+    pixels = {tuple(p) for p in np.argwhere(skeleton)}
+    graph = {pixel: [] for pixel in pixels}
+    for row, column in pixels:
+        for d_row, d_column in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            other = (row + d_row, column + d_column)
+            if other not in pixels:
+                continue
+            if d_row and d_column and ((row, column + d_column) in pixels or (row + d_row, column) in pixels):
+                continue
+            graph[(row, column)].append(other)
+            graph[other].append((row, column))
+    walked = set()
+    strokes = []
+
+    def walk(start, step):
+        path = [start, step]
+        walked.add(frozenset((start, step)))
+        while len(graph[path[-1]]) == 2:
+            following = [p for p in graph[path[-1]] if frozenset((path[-1], p)) not in walked]
+            if not following:
+                break
+            walked.add(frozenset((path[-1], following[0])))
+            path.append(following[0])
+        return path
+
+    # Ends and junctions first, in a fixed order so that a seed gives the same drawing.
+    for start in sorted(p for p in pixels if len(graph[p]) != 2):
+        for step in graph[start]:
+            if frozenset((start, step)) not in walked:
+                strokes.append(walk(start, step))
+        if not graph[start]:
+            strokes.append([start])
+    for start in sorted(pixels):
+        for step in graph[start]:
+            if frozenset((start, step)) not in walked:
+                strokes.append(walk(start, step))
+    return [np.array(stroke, dtype=np.float64) for stroke in strokes]
+
+
+def _smooth(stroke):
+    """Round off the pixel staircase of a traced stroke. Its ends (ends and junctions) stay put,
+    so strokes that meet still meet."""
+    for _ in range(SMOOTHING_PASSES):
+        if len(stroke) > 2:
+            stroke = np.vstack([stroke[:1], (stroke[:-2] + 2 * stroke[1:-1] + stroke[2:]) / 4, stroke[-1:]])
+    return stroke
+
+
+def mnist_strokes(image):
+    """The smoothed strokes, as (row, column) arrays in 28x28 pixel units, of an MNIST digit's skeleton."""
+    upsampled = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize(
+        (28 * SKELETON_UPSAMPLE, 28 * SKELETON_UPSAMPLE), Image.Resampling.BILINEAR
+    )
+    skeleton = zhang_suen_thin(np.asarray(upsampled) >= 128)
+    return [(_smooth(stroke) + 0.5) / SKELETON_UPSAMPLE for stroke in trace_strokes(skeleton)]
+
+
+def redraw_as_canvas(mnist_image_uint8, rng, size=CANVAS_SIZE):
+    """An MNIST digit re-drawn as a person would draw it on the canvas: its skeleton re-stroked
+    with a round pen 10-30 px wide (on 280 px), 30-90% of the canvas high, slightly rotated and
+    stretched, at a random place (touching an edge at times); black ink on a transparent canvas,
+    or one time in five on an opaque white one. Returns (size, size, 4) uint8."""
+    strokes = mnist_strokes(mnist_image_uint8)
+    if not strokes:
+        raise ValueError("The MNIST image has no ink to re-draw; expected a 28x28 uint8 digit.")
+    pen_width = rng.uniform(*PEN_WIDTH_RANGE) * size / CANVAS_SIZE
+    points = np.vstack(strokes)[:, ::-1]  # (x, y)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    angle = np.radians(rng.uniform(-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    shape = rotation @ np.diag([rng.uniform(*WIDTH_STRETCH_RANGE), 1.0])
+    placed = [(stroke[:, ::-1] - centre) @ shape.T for stroke in strokes]
+    every = np.vstack(placed)
+    skeleton_width, skeleton_height = every.max(axis=0) - every.min(axis=0)
+    height = rng.uniform(*HEIGHT_FRACTION_RANGE) * size
+    scale = (height - pen_width) / max(skeleton_height, 1.0)
+    scale = min(scale, (size - pen_width) / max(skeleton_width, 1.0))  # a wide digit must fit across
+    low = every.min(axis=0) * scale - pen_width / 2
+    high = every.max(axis=0) * scale + pen_width / 2
+    offset = rng.uniform(-low, np.maximum(size - high, -low))  # anywhere the digit stays on the canvas
+    background = WHITE if rng.random() < OPAQUE_WHITE_PROBABILITY else TRANSPARENT
+    polylines = [[tuple(point) for point in stroke * scale + offset] for stroke in placed]
+    return draw_strokes(polylines, size=size, width=pen_width, ink=BLACK, background=background)

@@ -1,0 +1,71 @@
+import concurrent.futures
+
+import numpy as np
+import pytest
+
+from digit_app.inference import Predictor
+from digit_app.settings import TrainingSettings
+from digit_app.synthetic import draw_strokes, mnist_to_canvas
+from digit_app.training import train
+
+ONE = [[(140, 40), (140, 240)]]
+
+
+@pytest.fixture(scope="module")
+def predictor(small_mnist):
+    result = train(TrainingSettings("dense-128", epochs=3), data=small_mnist)
+    return Predictor(result.model, "small")
+
+
+def test_empty_canvas_gives_none(predictor):
+    assert predictor.predict_canvas(np.zeros((280, 280, 4), np.uint8)) is None
+
+
+def test_a_drawing_gives_digit_probabilities_and_model_input(predictor):
+    prediction = predictor.predict_canvas(draw_strokes(ONE))
+    assert isinstance(prediction.digit, int) and 0 <= prediction.digit <= 9
+    assert prediction.probabilities.shape == (10,)
+    assert prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert prediction.model_input.shape == (28, 28) and prediction.model_input.dtype == np.float32
+    assert prediction.confidence == prediction.probabilities.max()
+    assert [d for d, _ in prediction.top(2)][0] == prediction.digit
+
+
+def test_canvas_and_batch_agree_with_the_keras_model(predictor, small_mnist):
+    images = small_mnist.x_test[:50]
+    batch = predictor.predict_batch(images)
+    direct = predictor.model(images.astype(np.float32) / 255, training=False).numpy()
+    np.testing.assert_allclose(batch, direct, atol=1e-5)
+    assert (batch.argmax(1) == small_mnist.y_test[:50]).mean() > 0.8
+
+
+def test_many_threads_get_the_same_answers_as_one(predictor, small_mnist):
+    canvases = [mnist_to_canvas(image) for image in small_mnist.x_test[:40]]
+    alone = [predictor.predict_canvas(c).probabilities for c in canvases]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda c: predictor.predict_canvas(c).probabilities, canvases * 4))
+    for i, probabilities in enumerate(together):
+        np.testing.assert_array_equal(probabilities, alone[i % len(canvases)])
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((28, 28), np.float32), "shape"),
+        (np.zeros((2, 28, 27), np.float32), "shape"),
+        (np.zeros((2, 28, 28), np.int64), "dtype"),
+    ],
+)
+def test_malformed_batches_are_refused(predictor, images, message):
+    with pytest.raises(ValueError, match=message):
+        predictor.predict_batch(images)
+
+
+def test_for_active_model_uses_the_store(store, predictor):
+    store.save(predictor.model, {"architecture": "dense-128"}, model_id="default-cnn")
+    active = Predictor.for_active_model(store)
+    assert active.model_id == "default-cnn"
+    canvas = draw_strokes(ONE)
+    np.testing.assert_allclose(
+        active.predict_canvas(canvas).probabilities, predictor.predict_canvas(canvas).probabilities, atol=1e-6
+    )

@@ -1,0 +1,140 @@
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from digit_app import drawings
+from digit_app.drawings import DrawingStore
+
+PAGE = Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "my_drawings.py"
+TIMEOUT_SECONDS = 30
+
+
+@pytest.fixture
+def drawing_store(tmp_path, monkeypatch):
+    """An empty store in tmp_path, and the page pointed at it."""
+    path = tmp_path / "drawings.sqlite3"
+    monkeypatch.setenv(drawings.ENV_VAR, str(path))
+    return DrawingStore(path)
+
+
+@pytest.fixture
+def filled_store(drawing_store, small_mnist):
+    """Real MNIST digits: a 7 read as 1, a 2 read right, a 1 imported without a reading (newest)."""
+    images, labels = small_mnist.x_test[:3], small_mnist.y_test[:3]
+    assert labels.tolist() == [7, 2, 1]
+    drawing_store.add(images[0] / 255, 7, predicted=1, model_id="default-cnn")
+    drawing_store.add(images[1] / 255, 2, predicted=2, model_id="default-cnn")
+    drawing_store.add(images[2] / 255, 1, source="import")
+    return drawing_store
+
+
+def run_page():
+    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_SECONDS)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def card_texts(app):
+    return [markdown.value for markdown in app.markdown if " · " in markdown.value]
+
+
+def test_the_gallery_shows_every_drawing_with_its_reading(filled_store):
+    app = run_page()
+    assert len(app.image) == 3
+    assert card_texts(app) == ["**1** · :gray[not read]", "**2** · :green[read right]", "**7** · :red[read as 1]"]
+    assert [metric.value for metric in app.metric] == ["3", "1", "3 of 10"]
+    assert app.download_button[0].label == "Export 3 drawings"
+    assert not app.error
+
+
+def test_filters_by_label_and_by_wrong_readings(filled_store):
+    app = run_page()
+    app.toggle(key="wrong_only").set_value(True).run()
+    assert card_texts(app) == ["**7** · :red[read as 1]"]
+    app.toggle(key="wrong_only").set_value(False).run()
+    app.button_group(key="label_filter").set_value(2).run()
+    assert card_texts(app) == ["**2** · :green[read right]"]
+    app.toggle(key="wrong_only").set_value(True).run()
+    assert len(app.image) == 0 and "No drawings match" in app.info[0].value
+
+
+def test_delete_one_drawing(filled_store):
+    app = run_page()
+    seven = filled_store.list(label=7)[0]
+    app.button(key=f"delete-{seven.id}").click().run()
+    assert not app.exception
+    assert filled_store.count() == 2 and filled_store.get(seven.id) is None
+    assert len(app.image) == 2
+    assert app.success[0].value == f"Deleted drawing #{seven.id} (a 7)."
+
+
+def test_delete_all_asks_first(filled_store):
+    app = run_page()
+    app.button(key="delete_all").click().run()
+    assert "Delete all 3 drawings?" in app.warning[0].value
+    assert filled_store.count() == 3
+    app.button(key="confirm_delete_all_cancel").click().run()
+    assert filled_store.count() == 3 and not app.warning
+
+    app.button(key="delete_all").click().run()
+    app.button(key="confirm_delete_all_yes").click().run()
+    assert not app.exception
+    assert filled_store.count() == 0
+    assert app.success[0].value == "Deleted all 3 drawings."
+    assert "No drawings yet" in app.info[0].value and len(app.image) == 0
+
+
+def test_pages_of_drawings(drawing_store):
+    for index in range(35):
+        drawing_store.add(np.zeros((28, 28)), index % 10)
+    app = run_page()
+    assert len(app.image) == 30
+    app.pagination(key="gallery_page").set_value(2).run()
+    assert len(app.image) == 5
+    assert any("Showing 31-35 of 35" in caption.value for caption in app.caption)
+
+
+def npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_import_a_good_file(filled_store, small_mnist):
+    app = run_page()
+    upload = npz_bytes(images=small_mnist.x_test[3:8], labels=small_mnist.y_test[3:8])
+    app.file_uploader[0].set_value(("more.npz", upload, "application/octet-stream")).run()
+    app.button(key="import").click().run()
+    assert not app.exception
+    assert filled_store.count() == 8
+    assert app.success[0].value == "Imported 5 drawings from more.npz."
+    assert len(app.image) == 8
+
+
+def test_import_a_bad_file_changes_nothing(filled_store):
+    app = run_page()
+    upload = npz_bytes(images=np.zeros((2, 28, 28), np.uint8), labels=np.array([3, 12]))
+    app.file_uploader[0].set_value(("bad.npz", upload, "application/octet-stream")).run()
+    app.button(key="import").click().run()
+    assert not app.exception
+    assert filled_store.count() == 3
+    assert "bad.npz was not imported" in app.error[0].value and "[12]" in app.error[0].value
+    assert len(app.image) == 3  # the page goes on
+
+
+def test_a_corrupt_database_is_reported_and_the_page_still_renders(drawing_store):
+    drawing_store.path.write_bytes(np.random.default_rng(0).bytes(4096))
+    app = run_page()
+    assert str(drawing_store.path) in app.error[0].value and "Move it away" in app.error[0].value
+    assert app.title[0].value == "My drawings"
+
+
+def test_an_empty_store_invites_drawing_or_importing(drawing_store):
+    app = run_page()
+    assert "No drawings yet" in app.info[0].value
+    assert app.download_button[0].disabled
+    assert app.button(key="delete_all").disabled
