@@ -35,7 +35,7 @@ class Predictor:
         self._call = tf.function(
             lambda images: model(images, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
-            reduce_retracing=True,
+            autograph=False,
         )
         self._call(tf.zeros([1, 28, 28]))  # trace now, not on the first user's stroke
 

@@ -6,9 +6,10 @@ is none of that, so canvas_to_mnist:
 
 1. finds the ink against the background (alpha channel and colour contrast),
 2. crops it to its bounding box and fits it in a box 4x the final size,
-3. thins or thickens the strokes so that, once fitted in 20x20, they are as wide as MNIST's (about
-   2.5 px): the width is estimated as ink area / half the perimeter, with the perimeter measured as
-   the total variation of the ink image (blur-invariant, so the estimate holds at any resolution),
+3. thins or thickens the strokes (grey-scale erosion or dilation) so that, once fitted in 20x20,
+   they are 2-3 px wide like most of MNIST's (a pen of 20 px on a digit 100 px high would be 4 px;
+   on one 250 px high, 1.6 px): the width is estimated from the ink's area and perimeter, the
+   perimeter measured as the total variation of the ink image, which anti-aliasing leaves alone,
 4. re-crops, fits the long side in 20 px with area averaging (the anti-aliasing), and
 5. places it in 28x28 with its centre of mass on pixel (14, 14), as MNIST did.
 """
@@ -22,9 +23,9 @@ WORK_SCALE = 4  # strokes are thinned/thickened at 4x the box resolution, so in 
 STROKE_WIDTH_RANGE = (2.0, 3.0)  # px at 28x28, by _stroke_width: MNIST's median is 2.5, its middle 80% 1.8-3.8
 MIN_INK_FRACTION = 0.0015  # ink below 0.15% of the canvas area is a speck, not a digit (118 px at 280x280)
 MIN_EXTENT_TO_STROKE = 1.6  # a drawing whose long side is under 1.6 stroke widths is a dot, not a digit
-MIN_CONTRAST = 40  # a colour step under 40/255 from the background is noise (compression, shading)
+MIN_CONTRAST = 40  # of 255: a canvas whose strongest ink is fainter than this is empty (noise, shading)
 INK_THRESHOLD = 0.1  # pixels with less ink than this do not count toward the bounding box
-MAX_THINNING = 0.75  # erosion takes at most 3/4 of a stroke's width, so no stroke vanishes
+MAX_THINNING = 0.5  # erosion takes at most half a stroke's width: more breaks strokes into beads
 
 
 def canvas_to_mnist(rgba):
@@ -34,7 +35,7 @@ def canvas_to_mnist(rgba):
     rgba: the canvas as streamlit-drawable-canvas returns it: (H, W, 4) uint8, any size, any ink
     and background colour, including a fully transparent background.
     """
-    cropped = ink_crop(rgba)
+    cropped = _ink_crop(rgba)
     if cropped is None:
         return None
     levels, strongest = cropped
@@ -72,7 +73,7 @@ def validate_canvas(rgba):
         )
 
 
-def ink_crop(rgba):
+def _ink_crop(rgba):
     """The ink in the drawing's bounding box as uint8 levels (0 = background), with the level of
     the strongest ink; None when the canvas holds no ink.
 
@@ -89,7 +90,8 @@ def ink_crop(rgba):
     background = np.rint(np.median(_border(rgba), axis=0)).astype(np.uint8)
     # A cheap first cut: the pixels not exactly the background colour. The distance is then
     # measured on that crop only, which saves most of the time on a big canvas.
-    differs = rgba.view(np.uint32)[:, :, 0] != background.view(np.uint32)[0]
+    pixels = np.ascontiguousarray(rgba).view(np.uint32)[:, :, 0]  # one 32-bit word per pixel
+    differs = pixels != background.view(np.uint32)[0]
     box = _bounding_box(differs)
     if box is None:
         return None

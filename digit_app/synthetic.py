@@ -24,8 +24,11 @@ HEIGHT_FRACTION_RANGE = (0.3, 0.9)  # the drawn digit's height, as a fraction of
 MAX_ROTATION_DEGREES = 10
 WIDTH_STRETCH_RANGE = (0.85, 1.15)
 OPAQUE_WHITE_PROBABILITY = 0.2  # the rest are black ink on a transparent canvas, the canvas default
-SKELETON_UPSAMPLE = 2  # thin the digit at 56x56: a smoother skeleton than at 28x28
-SMOOTHING_PASSES = 3  # [1, 2, 1] passes over each traced stroke, to round off the pixel staircase
+SKELETON_UPSAMPLE = 3  # thin the digit at 84x84: at 28x28 or 56x56 the skeleton's pixel steps distort small loops and turns
+SMOOTHING_PASSES = 2  # [1, 2, 1] passes over each traced stroke, to round off the pixel staircase
+SPUR_LENGTH = 4  # skeleton pixels (at 84x84): a branch this short from a junction to an end is a
+# thinning artefact of a thick stroke end (Zhang-Suen forks them), not something a person drew
+SKELETON_THRESHOLD = 96  # of 255: lower than half, so that MNIST's faint thin strokes stay connected
 
 
 def _canvas_shape(size):
@@ -49,11 +52,15 @@ def draw_strokes(strokes, size=CANVAS_SIZE, width=20, ink=BLACK, background=TRAN
     pen_width = max(1, round(width * SUPERSAMPLE))
     radius = pen_width / 2
     for stroke in strokes:
-        points = [(x * SUPERSAMPLE, y * SUPERSAMPLE) for x, y in stroke]
+        # Pillow centres a shape on pixel centres (i + 0.5): canvas point x is supersampled pixel x*S - 0.5.
+        points = [(x * SUPERSAMPLE - 0.5, y * SUPERSAMPLE - 0.5) for x, y in stroke]
         if len(points) > 1:
             pen.line(points, fill=255, width=pen_width, joint="curve")
-        for x, y in (points[0], points[-1]) if points else ():
-            pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
+        # A round cap on every point: the caps and joints, and it fills the hairline seams Pillow
+        # leaves between the polygons of a wide polyline's segments.
+        for x, y in points:
+            # Pillow's ellipse box includes its far edge: shrink it by a pixel to keep the pen's width.
+            pen.ellipse([x - radius + 0.5, y - radius + 0.5, x + radius - 0.5, y + radius - 0.5], fill=255)
     coverage = coverage.resize((canvas_width, height), Image.Resampling.BOX)
     return _composite(np.asarray(coverage, dtype=np.float32) / 255, ink, background)
 
@@ -121,7 +128,7 @@ def _neighbours(padded):
 
 def trace_strokes(skeleton):
     """Split a skeleton into polylines of (row, column) points: walks that run between ends and
-    junctions, then the closed loops left over. Diagonal steps that cut a corner already walked
+    junctions, less the short spurs, then the closed loops left over. Diagonal steps that cut a corner already walked
     through a shared neighbour are left out, so corners do not make tiny triangles."""
     pixels = {tuple(p) for p in np.argwhere(skeleton)}
     graph = {pixel: [] for pixel in pixels}
@@ -148,11 +155,17 @@ def trace_strokes(skeleton):
             path.append(following[0])
         return path
 
+    def is_spur(path):
+        degrees = sorted((len(graph[path[0]]), len(graph[path[-1]])))
+        return degrees[0] == 1 and degrees[1] >= 3 and len(path) <= SPUR_LENGTH
+
     # Ends and junctions first, in a fixed order so that a seed gives the same drawing.
     for start in sorted(p for p in pixels if len(graph[p]) != 2):
         for step in graph[start]:
             if frozenset((start, step)) not in walked:
-                strokes.append(walk(start, step))
+                path = walk(start, step)
+                if not is_spur(path):
+                    strokes.append(path)
         if not graph[start]:
             strokes.append([start])
     for start in sorted(pixels):
@@ -176,7 +189,7 @@ def mnist_strokes(image):
     upsampled = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize(
         (28 * SKELETON_UPSAMPLE, 28 * SKELETON_UPSAMPLE), Image.Resampling.BILINEAR
     )
-    skeleton = zhang_suen_thin(np.asarray(upsampled) >= 128)
+    skeleton = zhang_suen_thin(np.asarray(upsampled) >= SKELETON_THRESHOLD)
     return [(_smooth(stroke) + 0.5) / SKELETON_UPSAMPLE for stroke in trace_strokes(skeleton)]
 
 
