@@ -1,6 +1,7 @@
 """Train a digit model on MNIST and save it in the model store.
 
     python train.py --arch cnn --epochs 12 --batch-size 128 --augment --activate
+    python train.py --augment --include-drawings     # and learn from the drawings saved in the app
 """
 
 import argparse
@@ -79,6 +80,10 @@ def parse_args(argv=None):
                         help=f"random seed for reproducible runs (default {defaults.seed})")
     parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
                         help="train on only the first N training digits, for a quick try")
+    parser.add_argument("--include-drawings", action="store_true",
+                        help="add all your saved drawings (the My drawings page; $DIGIT_APP_DRAWINGS_DB or "
+                        "data/drawings.sqlite3) to the training digits, each weighted so that together they "
+                        "carry about 5%% of the loss")
     parser.add_argument("--id", default=None, help="model id to save under (default: <arch>-<date>-<time>)")
     parser.add_argument("--activate", action="store_true", help="make the new model the active one for the app")
     args = parser.parse_args(argv)
@@ -119,9 +124,41 @@ class _EpochPrinter:
         self.started = now
 
 
+def _load_drawings():
+    """(images, labels, path) of every saved drawing; exits 2 with one line when there are none
+    or the database cannot be read, before anything is trained."""
+    from digit_app.drawings import DrawingStore, DrawingStoreError
+
+    drawing_store = DrawingStore()
+    if not drawing_store.path.exists():  # opening it would create an empty database: nothing to read
+        sys.exit(_one_line_error(_no_drawings_message(drawing_store.path)))
+    try:
+        images, labels = drawing_store.training_arrays()
+    except DrawingStoreError as error:
+        sys.exit(_one_line_error(f"--include-drawings: {error}"))
+    if len(images) == 0:
+        sys.exit(_one_line_error(_no_drawings_message(drawing_store.path)))
+    return images, labels, drawing_store.path
+
+
+def _no_drawings_message(path):
+    return (
+        f"--include-drawings: there are no drawings in {path}; save some on the Draw page "
+        "(or import an .npz on My drawings) first, or leave out --include-drawings"
+    )
+
+
+def _one_line_error(message):
+    print(f"train.py: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
     args = parse_args(argv)
+    drawings = _load_drawings() if args.include_drawings else None
     from digit_app import store
+    from digit_app.data import load_mnist
+    from digit_app.personalize import DRAWINGS_LOSS_SHARE, drawing_weight, mnist_training_count
     from digit_app.settings import TrainingSettings
     from digit_app.training import train
 
@@ -131,10 +168,22 @@ def main(argv=None):
         augment=args.augment, cosine_decay=args.cosine_decay, seed=args.seed,
         max_train_samples=args.max_train_samples,
     )
+    extra_examples, extra_metadata = None, {}
+    if drawings is not None:
+        images, labels, path = drawings
+        num_available = len(load_mnist().x_train)  # cached: train() gets the same arrays
+        num_mnist = mnist_training_count(num_available, settings.max_train_samples, settings.validation_fraction)
+        weight = drawing_weight(len(images), num_mnist)
+        extra_examples = (images, labels, weight)
+        extra_metadata = {"drawings_included": len(images), "drawing_weight": weight}
+        print(f"Including {len(images)} of your drawings from {path}, each counted {weight:.1f} times "
+              f"(the drawings' target share of the loss: {DRAWINGS_LOSS_SHARE:.0%})")
     print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else ""))
-    result = train(settings, on_batch_end=_print_batch, on_epoch_end=_EpochPrinter(args.epochs))
+    result = train(settings, on_batch_end=_print_batch, on_epoch_end=_EpochPrinter(args.epochs),
+                   extra_examples=extra_examples)
     command = "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    model_id = store.save(result.model, result.metadata(command.strip()), model_id=args.id, activate=args.activate)
+    metadata = {**result.metadata(command.strip()), **extra_metadata}
+    model_id = store.save(result.model, metadata, model_id=args.id, activate=args.activate)
     print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
     print(f"Saved as {model_id!r} in {store.model_path(model_id)}" + (" (active)" if args.activate else ""))
 

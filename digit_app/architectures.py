@@ -11,20 +11,20 @@ DEFAULT_ARCHITECTURE = "cnn"
 def _dense_32_64(layers):
     """The first notebook's net: 784-32-64-10, trained on logits; a softmax turns them into probabilities."""
     return [
-        layers.Flatten(),
-        layers.Dense(32, activation="relu"),
-        layers.Dense(64, activation="relu"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(32, activation="relu", name="dense_32"),
+        layers.Dense(64, activation="relu", name="dense_64"),
         layers.Dense(10, name="logits"),
-        layers.Softmax(),
+        layers.Softmax(name="probabilities"),
     ]
 
 
 def _dense_128(layers):
     """The second notebook's net: 784-128-10 with a softmax output."""
     return [
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense_128"),
+        layers.Dense(10, activation="softmax", name="probabilities"),
     ]
 
 
@@ -32,15 +32,15 @@ def _cnn(layers):
     """A small convolutional net chosen for accuracy per CPU second: about 10 s per MNIST
     epoch on 2 CPU cores, where the same depth with batch norm and 'same' padding took 25-100 s."""
     return [
-        layers.Reshape((28, 28, 1)),
-        layers.Conv2D(32, 5, activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Conv2D(64, 5, activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.4),
-        layers.Dense(10, activation="softmax"),
+        layers.Reshape((28, 28, 1), name="channel"),
+        layers.Conv2D(32, 5, activation="relu", name="conv_32"),
+        layers.MaxPooling2D(name="pool_1"),
+        layers.Conv2D(64, 5, activation="relu", name="conv_64"),
+        layers.MaxPooling2D(name="pool_2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense_128"),
+        layers.Dropout(0.4, name="dropout"),
+        layers.Dense(10, activation="softmax", name="probabilities"),
     ]
 
 
@@ -62,7 +62,11 @@ def check_architecture(name):
 
 
 def build_model(name=DEFAULT_ARCHITECTURE, seed=None):
-    """A new, uncompiled model of the named architecture."""
+    """A new, uncompiled model of the named architecture.
+
+    Every layer is named here: Streamlit clears Keras' global state (its layer-name counters
+    among it) after each script run, and a model built meanwhile in a training thread would
+    otherwise get two layers of the same name."""
     import keras
 
     check_architecture(name)

@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from digit_app.drawings import ENV_VAR as DRAWINGS_ENV_VAR
+from digit_app.drawings import DrawingStore
+from digit_app.personalize import drawing_weight
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args, models_dir):
+def run_cli(*args, models_dir, drawings_db=None):
     env = {**os.environ, "DIGIT_APP_MODELS": str(models_dir), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if drawings_db is not None:
+        env[DRAWINGS_ENV_VAR] = str(drawings_db)
     return subprocess.run([sys.executable, "train.py", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -53,3 +59,35 @@ def test_a_short_run_trains_saves_and_activates(tmp_path):
     assert meta["source"].startswith("python train.py --arch dense-128 --epochs 1")
     assert meta["architecture"] == "dense-128" and len(meta["history"]["val_loss"]) == 1
     assert json.loads((models / "active.json").read_text()) == {"id": "quick"}
+
+
+def test_include_drawings_without_drawings_says_so_and_trains_nothing(tmp_path):
+    models = tmp_path / "models"
+    result = run_cli("--include-drawings", "--epochs", "1", models_dir=models,
+                     drawings_db=tmp_path / "none.sqlite3")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no drawings in" in lines[0] and "none.sqlite3" in lines[0]
+    assert "Training" not in result.stdout
+    assert not models.exists() and not (tmp_path / "none.sqlite3").exists()
+
+    DrawingStore(tmp_path / "empty.sqlite3").count()  # an existing database with no drawings in it
+    result = run_cli("--include-drawings", models_dir=models, drawings_db=tmp_path / "empty.sqlite3")
+    assert result.returncode == 2 and "no drawings in" in result.stderr and not models.exists()
+
+
+def test_include_drawings_trains_on_them_and_records_how_many(tmp_path, small_mnist):
+    drawings_db = tmp_path / "drawings.sqlite3"
+    drawing_store = DrawingStore(drawings_db)
+    for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
+        drawing_store.add(image / 255.0, int(label))
+    models = tmp_path / "models"
+    result = run_cli("--arch", "dense-128", "--epochs", "1", "--max-train-samples", "2000",
+                     "--include-drawings", "--id", "mine", models_dir=models, drawings_db=drawings_db)
+    assert result.returncode == 0, result.stderr
+    assert "Including 20 of your drawings" in result.stdout and "Test accuracy: 0." in result.stdout
+    meta = json.loads((models / "mine.json").read_text())
+    assert meta["drawings_included"] == 20
+    # 1,800 MNIST training digits (2,000 less 10% validation): 0.05 * 1800 / (0.95 * 20) = 4.7 each
+    assert meta["drawing_weight"] == pytest.approx(drawing_weight(20, 1800)) and meta["drawing_weight"] > 1
+    assert "--include-drawings" in meta["source"]

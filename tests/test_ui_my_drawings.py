@@ -1,12 +1,16 @@
+import dataclasses
 import io
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digit_app import drawings
+from digit_app import drawings, jobs, personalize, store
 from digit_app.drawings import DrawingStore
+from digit_app.settings import TrainingSettings
+from digit_app.training import train
 
 PAGE = Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "my_drawings.py"
 TIMEOUT_SECONDS = 30
@@ -138,3 +142,133 @@ def test_an_empty_store_invites_drawing_or_importing(drawing_store):
     assert "No drawings yet" in app.info[0].value
     assert app.download_button[0].disabled
     assert app.button(key="delete_all").disabled
+
+
+# --- the fine-tune section ---
+
+JOB_TIMEOUT_SECONDS = 90
+
+
+@pytest.fixture(scope="module")
+def tiny_model(small_mnist):
+    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
+    settings = TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500)
+    return train(settings, data=small_mnist)
+
+
+@pytest.fixture
+def app_models(tmp_path, monkeypatch, tiny_model):
+    """The app's model store in tmp_path, with the tiny model standing in for the shipped default."""
+    model_store = store.ModelStore(tmp_path / "models")
+    model_store.save(tiny_model.model, tiny_model.metadata("test fixture"), model_id=store.DEFAULT_MODEL_ID)
+    monkeypatch.setattr(store.default_store, "root", model_store.root)
+    return model_store
+
+
+@pytest.fixture
+def job_manager(monkeypatch):
+    """A fresh job manager, fine-tunes on 500 MNIST digits; stops what it started."""
+    manager = jobs.JobManager()
+    monkeypatch.setattr(jobs, "_manager", manager)
+    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
+    yield manager
+    job = manager.current()
+    if job is not None:
+        job.stop()
+        job.join(JOB_TIMEOUT_SECONDS)
+
+
+@pytest.fixture
+def twenty_drawings(drawing_store, small_mnist):
+    for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
+        drawing_store.add(image / 255.0, int(label), predicted=int(label))
+    return drawing_store
+
+
+def run_until_the_job_ends(app):
+    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+    while jobs.snapshot().running:
+        assert time.monotonic() < deadline, f"the job did not end in {JOB_TIMEOUT_SECONDS} s: {jobs.snapshot()}"
+        time.sleep(0.2)
+    return app.run()
+
+
+def test_fine_tune_runs_in_the_background_and_offers_its_model(app_models, job_manager, twenty_drawings):
+    app = run_page()
+    split = twenty_drawings.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
+    intro = app.markdown[0].value
+    assert f"(`{store.DEFAULT_MODEL_ID}`)" in intro and f"**{len(split.train_images)}** of your drawings" in intro
+    assert f"**{len(split.evaluation_images)}** drawings are held out" in intro and "500 MNIST digits" in intro
+
+    app.button(key="start_fine_tune").click().run()
+    assert not app.exception
+    job = job_manager.current()
+    assert job.kind == jobs.FINE_TUNING and job.base_model_id == store.DEFAULT_MODEL_ID
+    assert job.settings.max_train_samples == 500
+
+    app = run_until_the_job_ends(app)
+    snapshot = jobs.snapshot()
+    assert snapshot.state == jobs.FINISHED, snapshot.error
+    assert not app.exception
+    assert f"Saved as `{snapshot.model_id}`" in app.success[0].value
+    figures = snapshot.fine_tune
+    metrics = {metric.label: metric for metric in app.metric}
+    held_out = metrics["Your held-out drawings"]
+    assert held_out.value.startswith(f"{figures.drawings_accuracy_after:.1%} (")
+    assert held_out.value.endswith(f" of {len(split.evaluation_images)})")
+    assert metrics["MNIST test digits"].value == f"{figures.mnist_accuracy_after:.2%}"
+    captions = [caption.value for caption in app.caption]
+    assert f"Before: {figures.mnist_accuracy_before:.2%}" in captions
+    assert app_models.metadata(snapshot.model_id)["fine_tuned_from"] == store.DEFAULT_MODEL_ID
+    assert app_models.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
+
+    app.button(key="use_fine_tuned").click().run()
+    assert app_models.active_id() == snapshot.model_id
+    in_use = app.button(key="use_fine_tuned")
+    assert in_use.disabled and in_use.label == "In use on the Draw page"
+
+
+def test_fine_tune_shows_progress_and_stops(app_models, job_manager, twenty_drawings, monkeypatch):
+    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "2000")
+    # Many small batches, so that the job is still running when the page looks.
+    monkeypatch.setattr(personalize, "fine_tune_settings", _slow_settings(personalize.fine_tune_settings))
+    app = run_page()
+    app.button(key="start_fine_tune").click().run()
+    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+    while jobs.snapshot().batch < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    app.run()
+    progress = app.get("progress")[0]
+    assert progress.proto.text.startswith("Epoch 1 of ")
+    assert "start_fine_tune" not in _button_keys(app) and "stop_fine_tune" in _button_keys(app)
+
+    app.button(key="stop_fine_tune").click().run()
+    app = run_until_the_job_ends(app)
+    assert jobs.snapshot().state == jobs.STOPPED
+    assert "Stopped during the first epoch: nothing was saved." in app.warning[0].value
+    assert "start_fine_tune" in _button_keys(app)
+
+
+def _slow_settings(make_settings):
+    def slow(*args, **kwargs):
+        return dataclasses.replace(make_settings(*args, **kwargs), batch_size=4, epochs=20)
+
+    return slow
+
+
+def _button_keys(app):
+    return [button.key for button in app.button]
+
+
+def test_fine_tune_needs_ten_drawings(app_models, job_manager, filled_store):
+    app = run_page()
+    assert app.button(key="start_fine_tune").disabled
+    assert "Needs at least 10 drawings; there are 3." in [caption.value for caption in app.caption]
+
+
+def test_no_fine_tune_while_a_training_job_runs(app_models, job_manager, twenty_drawings, small_mnist):
+    job_manager.start(TrainingSettings(architecture="dense-128", epochs=50, batch_size=16), data=small_mnist)
+    app = run_page()
+    assert "A training job is running on the Train page" in app.info[0].value
+    assert "start_fine_tune" not in _button_keys(app)

@@ -1,5 +1,9 @@
 """The My drawings page: the drawings kept to fine-tune the model, as a gallery to filter,
-delete, export to .npz and import from .npz.
+delete, export to .npz and import from .npz; and the fine-tune itself.
+
+The fine-tune runs as a background job in the same one-job slot as the Train page's training
+(digit_app.jobs.start_fine_tune), so it survives reruns and page switches, and a training and a
+fine-tune never run at once. The section only draws the job's snapshot.
 
 The store is made afresh on each run (it is only a path; every operation opens its own
 connection), so $DIGIT_APP_DRAWINGS_DB is honoured at once. A database that cannot be used is
@@ -11,6 +15,7 @@ import io
 import numpy as np
 import streamlit as st
 
+from digit_app import jobs, personalize, store
 from digit_app.drawings import DrawingStore, DrawingStoreError
 
 PAGE_SIZE = 30
@@ -20,6 +25,9 @@ CARD_WIDTH = 172  # the image, and its caption beside a delete button on one lin
 ALL_DIGITS = "All"
 EXPORT_FILE_NAME = "my-drawings.npz"
 NOTICE_KEY = "my_drawings_notice"  # a message to show after the rerun an action asks for
+FINE_TUNE_ERROR_KEY = "fine_tune_error"  # why the last Fine-tune or Use click did nothing
+REFRESH_SECONDS = 0.75
+TEST_DIGITS = "10,000"
 
 
 def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
@@ -186,26 +194,161 @@ def files_ui(store, total):
         delete_all_ui(store, total)
 
 
+def fine_tune_mnist_samples():
+    """MNIST digits to mix in: the default, or fewer when DIGIT_APP_TRAIN_LIMIT says so (tests)."""
+    limit = jobs.train_limit_from_environment()
+    return personalize.DEFAULT_MNIST_SAMPLES if limit is None else min(limit, personalize.DEFAULT_MNIST_SAMPLES)
+
+
+def start_fine_tune(drawing_store, base_model_id):
+    """The button's callback: refuse at once what the job would refuse, else start the job."""
+    try:
+        split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
+        personalize.check_enough_drawings(split)
+        jobs.start_fine_tune(base_model_id, drawing_store, mnist_samples=fine_tune_mnist_samples())
+    except (ValueError, DrawingStoreError, jobs.JobAlreadyRunning) as error:
+        st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
+
+
+def use_fine_tuned_model(model_id):
+    try:
+        store.default_store.activate(model_id)
+    except ValueError as error:  # e.g. deleted on the Models page meanwhile
+        st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
+
+
+def percent_of(accuracy, count):
+    """'75.0% (3 of 4)': with few held-out drawings, the count says more than the percentage."""
+    return f"{accuracy:.1%} ({round(accuracy * count)} of {count})"
+
+
+def fine_tune_intro_ui(drawing_store, total):
+    split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
+    num_train, num_held_out = len(split.train_images), len(split.evaluation_images)
+    base_model_id = store.default_store.active_id()
+    st.markdown(
+        f"Teach the model in use (`{base_model_id}`) your handwriting: a copy of it trains for "
+        f"{personalize.DEFAULT_EPOCHS} epochs on **{num_train}** of your drawings mixed with "
+        f"{fine_tune_mnist_samples():,} MNIST digits, so that it does not forget them. "
+        f"**{num_held_out}** drawings are held out (always the same ones) to check the result: you see "
+        f"how well it reads them before and after, and how well it reads the {TEST_DIGITS} MNIST test digits. "
+        "The new model is saved; you decide whether the Draw page uses it."
+    )
+    enough = total >= personalize.MIN_DRAWINGS
+    if not enough:
+        st.caption(f"Needs at least {personalize.MIN_DRAWINGS} drawings; there are {total}.")
+    st.button(
+        "Fine-tune on my drawings", key="start_fine_tune", type="primary", icon=":material/model_training:",
+        disabled=not enough, on_click=start_fine_tune, args=(drawing_store, base_model_id),
+    )
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def fine_tune_progress_ui():
+    snapshot = jobs.snapshot()
+    if not snapshot.running:
+        st.rerun()  # the whole page: the results, and the button back
+    if snapshot.epoch and snapshot.phase == "Training":
+        text = (
+            f"Epoch {snapshot.epoch} of {snapshot.settings.epochs} · "
+            f"batch {snapshot.batch} of {snapshot.batches_per_epoch}"
+        )
+        if snapshot.seconds_left is not None:
+            text += f" · about {snapshot.seconds_left:.0f} s left"
+    else:
+        text = f"{snapshot.phase}…"
+    st.progress(snapshot.fraction_done, text=text)
+    st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
+    st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=jobs.stop)
+
+
+def fine_tune_figures_ui(figures):
+    drawings_column, mnist_column = st.columns(2, gap="large")
+    drawings_change = (figures.drawings_accuracy_after - figures.drawings_accuracy_before) * 100
+    drawings_column.metric(
+        "Your held-out drawings",
+        percent_of(figures.drawings_accuracy_after, figures.num_evaluation_drawings),
+        delta=f"{drawings_change:+.1f} points",
+        help="Drawings it never trained on, read correctly after fine-tuning.",
+    )
+    drawings_column.caption(
+        f"Before: {percent_of(figures.drawings_accuracy_before, figures.num_evaluation_drawings)}"
+    )
+    mnist_change = (figures.mnist_accuracy_after - figures.mnist_accuracy_before) * 100
+    mnist_column.metric(
+        "MNIST test digits", f"{figures.mnist_accuracy_after:.2%}", delta=f"{mnist_change:+.2f} points",
+        help=f"The {TEST_DIGITS} MNIST test digits, read correctly after fine-tuning.",
+    )
+    mnist_column.caption(f"Before: {figures.mnist_accuracy_before:.2%}")
+
+
+def fine_tune_result_ui(snapshot):
+    if snapshot.state == jobs.FAILED:
+        st.error(snapshot.error, icon=":material/error:")
+        return
+    if snapshot.model_id is None:
+        st.warning("Stopped during the first epoch: nothing was saved.", icon=":material/stop_circle:")
+        return
+    figures = snapshot.fine_tune
+    ended = "Stopped early" if snapshot.state == jobs.STOPPED else "Finished"
+    st.success(
+        f"{ended} after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs, fine-tuned from "
+        f"`{figures.base_model_id}` on {figures.num_train_drawings} drawings. Saved as `{snapshot.model_id}`.",
+        icon=":material/check_circle:",
+    )
+    fine_tune_figures_ui(figures)
+    if store.default_store.active_id() == snapshot.model_id:
+        st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
+    else:
+        st.button(
+            "Use this model", key="use_fine_tuned", type="primary", icon=":material/draw:",
+            on_click=use_fine_tuned_model, args=(snapshot.model_id,),
+            help="Make it the model that reads your drawings on the Draw page.",
+        )
+
+
+def fine_tune_ui(drawing_store, total):
+    st.subheader("Fine-tune the active model on my drawings")
+    snapshot = jobs.snapshot()
+    if snapshot is not None and snapshot.running:
+        if snapshot.kind == jobs.FINE_TUNING:
+            fine_tune_progress_ui()
+        else:
+            st.info(
+                "A training job is running on the Train page; fine-tune once it has ended.",
+                icon=":material/hourglass:",
+            )
+        return
+    fine_tune_intro_ui(drawing_store, total)
+    if error := st.session_state.pop(FINE_TUNE_ERROR_KEY, None):
+        st.error(error, icon=":material/block:")
+    if snapshot is not None and snapshot.kind == jobs.FINE_TUNING:
+        fine_tune_result_ui(snapshot)
+
+
 def show_page():
     st.title("My drawings")
-    store = DrawingStore()
+    drawing_store = DrawingStore()
     st.caption(
-        f"Drawings you confirmed or corrected on the Draw page, kept in `{store.path}` to fine-tune the model."
+        f"Drawings you confirmed or corrected on the Draw page, kept in `{drawing_store.path}` to fine-tune the model."
     )
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.success(notice, icon=":material/check_circle:")
     try:
-        counts = store.counts_by_label()
-        wrong_counts = store.counts_by_label(wrong_only=True)
+        counts = drawing_store.counts_by_label()
+        wrong_counts = drawing_store.counts_by_label(wrong_only=True)
         total = sum(counts.values())
         summary_ui(counts, wrong_counts)
+        if total:
+            with st.container(border=True):
+                fine_tune_ui(drawing_store, total)
         # Above the gallery, which can be long; open when there is nothing else to do here.
         with st.expander("Export, import, delete all", icon=":material/import_export:", expanded=total == 0):
-            files_ui(store, total)
+            files_ui(drawing_store, total)
         if total:
             label, wrong_only = filters_ui(counts)
-            gallery_ui(store, label, wrong_only)
+            gallery_ui(drawing_store, label, wrong_only)
         else:
             st.info(
                 "No drawings yet. On the Draw page, confirm or correct a reading to keep the drawing here, "

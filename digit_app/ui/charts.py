@@ -1,0 +1,159 @@
+"""Matplotlib figures shared by the pages: training curves, confusion matrix, misclassified digits.
+
+Each function returns a `matplotlib.figure.Figure` built without pyplot: pyplot keeps global
+state, and Streamlit draws pages of several sessions in parallel threads.
+"""
+
+import base64
+import io
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+TRAINING_COLOR = "#4f46e5"  # the app's primary colour
+VALIDATION_COLOR = "#f59e0b"
+RUNNING_COLOR = "#a5b4fc"
+CORRECT_COLOR = "#dcfce7"
+MISTAKE_COLOR = "#dc2626"
+GRID_COLOR = "#e5e7eb"
+TEXT_COLOR = "#111827"
+MUTED_TEXT_COLOR = "#6b7280"
+FONT_SIZE = 10
+
+
+def _style(axes):
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.spines[["left", "bottom"]].set_color(MUTED_TEXT_COLOR)
+    axes.grid(True, color=GRID_COLOR, linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.tick_params(colors=MUTED_TEXT_COLOR, labelcolor=TEXT_COLOR, labelsize=FONT_SIZE - 1)
+
+
+def training_curves(history, batch_points=(), total_epochs=None, size=(7.5, 3.1)):
+    """Loss and accuracy by epoch: training and validation at the end of each epoch, and the
+    running training values within epochs (`batch_points`: (fractional epoch, loss, accuracy)).
+
+    The x axis spans `total_epochs` from the start, so a live chart fills from left to right.
+    """
+    figure = Figure(figsize=size, layout="constrained")
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    last_epoch = max(total_epochs or 0, len(epochs), 1)
+    for axes, key, title in ((loss_axes, "loss", "Loss (lower is better)"), (accuracy_axes, "accuracy", "Accuracy")):
+        _style(axes)
+        axes.set_title(title, fontsize=FONT_SIZE + 1, color=TEXT_COLOR, loc="left")
+        axes.set_xlabel("epoch", fontsize=FONT_SIZE, color=TEXT_COLOR)
+        axes.set_xlim(0, last_epoch + 0.05 * last_epoch)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        column = 1 if key == "loss" else 2
+        if len(batch_points):
+            points = _break_at_epoch_ends(np.asarray(batch_points, dtype=float))
+            axes.plot(points[:, 0], points[:, column], color=RUNNING_COLOR, linewidth=1.5,
+                      label="training, running mean within the epoch")
+        axes.plot(epochs, history.get(key, []), color=TRAINING_COLOR, marker="o", markersize=5,
+                  linewidth=2, label="training")
+        axes.plot(epochs, history.get(f"val_{key}", []), color=VALIDATION_COLOR, marker="s", markersize=5,
+                  linewidth=2, linestyle="--", label="validation")
+    accuracy_axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    accuracy_axes.set_ylim(_accuracy_floor(history, batch_points), 1.0)
+    loss_axes.set_ylim(bottom=0)
+    if not len(epochs) and not len(batch_points):
+        loss_axes.set_ylim(0, 2.5)
+        for axes in (loss_axes, accuracy_axes):
+            axes.text(0.5, 0.5, "waiting for the first batch…", transform=axes.transAxes,
+                      ha="center", va="center", color=MUTED_TEXT_COLOR, fontsize=FONT_SIZE)
+    handles, labels = loss_axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False,
+                  fontsize=FONT_SIZE)
+    return figure
+
+
+def _accuracy_floor(history, batch_points):
+    """The accuracy axis ends at 100% and starts a little below the lowest value, in steps of 10%,
+    so that the 95-99% a good model reaches is not squeezed against the top."""
+    values = [*history.get("accuracy", []), *history.get("val_accuracy", []), *(point[2] for point in batch_points)]
+    values = [value for value in values if np.isfinite(value)]
+    if not values:
+        return 0.0
+    return max(0.0, math.floor(min(values) * 10 - 0.5) / 10)
+
+
+def _break_at_epoch_ends(points):
+    """Keras restarts its running mean each epoch: draw one line per epoch, not a jump between them."""
+    ends = np.flatnonzero(np.isclose(points[:, 0] % 1, 0))
+    return np.insert(points, ends + 1, np.nan, axis=0)
+
+
+def confusion_matrix_figure(matrix, size=(4.6, 4.3)):
+    """counts[true, predicted]: the diagonal (right) in green, mistakes in shades of red."""
+    matrix = np.asarray(matrix)
+    num_classes = len(matrix)
+    figure = Figure(figsize=size, layout="constrained")
+    axes = figure.subplots()
+    mistakes = matrix.astype(float).copy()
+    np.fill_diagonal(mistakes, 0)
+    largest_mistake = max(mistakes.max(), 1)
+    axes.imshow(mistakes, cmap="Reds", vmin=0, vmax=largest_mistake * 1.25)
+    for digit in range(num_classes):
+        axes.add_patch(_cell(digit, digit, CORRECT_COLOR))
+    for true in range(num_classes):
+        for predicted in range(num_classes):
+            count = int(matrix[true, predicted])
+            on_diagonal = true == predicted
+            dark = not on_diagonal and mistakes[true, predicted] > 0.6 * largest_mistake
+            axes.text(
+                predicted, true, str(count) if count or on_diagonal else "·",
+                ha="center", va="center", fontsize=FONT_SIZE - 1 if count < 1000 else FONT_SIZE - 2,
+                color="white" if dark else (TEXT_COLOR if count else MUTED_TEXT_COLOR),
+                fontweight="bold" if on_diagonal else "normal",
+            )
+    axes.set_xticks(range(num_classes))
+    axes.set_yticks(range(num_classes))
+    axes.tick_params(length=0, labelsize=FONT_SIZE, labeltop=True, labelbottom=False)
+    axes.xaxis.set_label_position("top")
+    axes.set_xlabel("the model read", fontsize=FONT_SIZE, color=TEXT_COLOR)
+    axes.set_ylabel("the digit was", fontsize=FONT_SIZE, color=TEXT_COLOR)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    return figure
+
+
+def _cell(row, column, color):
+    return Rectangle((column - 0.5, row - 0.5), 1, 1, facecolor=color, edgecolor="none", zorder=0.5)
+
+
+def misclassified_grid(images, predicted, true, confidence=None, columns=8):
+    """Test digits the model read wrong, each titled with its reading and the truth."""
+    count = len(images)
+    rows = max(1, math.ceil(count / columns))
+    figure = Figure(figsize=(columns * 1.2, rows * 1.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        axes.set_axis_off()
+        if index >= count:
+            continue
+        axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)  # dark ink on paper
+        title = f"{true[index]} read as {predicted[index]}"
+        if confidence is not None:
+            title += f"\n{confidence[index]:.0%} sure"
+        axes.set_title(title, fontsize=FONT_SIZE - 1, color=MISTAKE_COLOR, pad=3, linespacing=1.3)
+    if count == 0:
+        grid.flat[0].text(0, 0.5, "No mistakes on the test set.", fontsize=FONT_SIZE)
+    return figure
+
+
+def png_bytes(figure, dpi=150):
+    """A figure as PNG bytes, for pages that cache the picture rather than redraw it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def png_data_url(figure, dpi=150):
+    """A figure as a data: URL, which arrives with the page update itself. A chart redrawn every
+    second as a media file must be fetched each time, and on a busy server it can be replaced
+    before it ever shows."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(figure, dpi)).decode("ascii")

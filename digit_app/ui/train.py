@@ -1,0 +1,320 @@
+"""Train page: choose the settings, start a training job, watch it learn, then use the model.
+
+The job runs in the background (digit_app.jobs), so this page only reads its progress: it can
+be left, reloaded or opened in a second tab while the job goes on.
+"""
+
+import streamlit as st
+
+from digit_app import jobs, store
+from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from digit_app.settings import MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings
+from digit_app.ui import charts
+
+REFRESH_SECONDS = 1.0
+LIVE_CHART_DPI = 110  # redrawn every refresh: sharp enough, and cheap
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+DEFAULT_EPOCHS = 5
+DEFAULT_LEARNING_RATE = 0.001
+DEFAULT_VALIDATION_FRACTION = 0.1
+TEST_DIGITS = "10,000"
+START_REFUSED_KEY = "train_page_start_refused"
+USE_FAILED_KEY = "train_page_use_failed"
+
+
+def format_duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def describe_settings(settings):
+    parts = [
+        settings.architecture,
+        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''}",
+        f"batch size {settings.batch_size}",
+        f"learning rate {settings.learning_rate:g}",
+        f"{settings.validation_fraction:.0%} held out for validation",
+    ]
+    if settings.augment:
+        parts.append("augmented digits")
+    if settings.cosine_decay:
+        parts.append("cosine decay")
+    if settings.max_train_samples:
+        parts.append(f"first {settings.max_train_samples:,} training digits")
+    return " · ".join(parts)
+
+
+def choose_settings():
+    """The settings widgets; returns their values as TrainingSettings arguments."""
+    architecture = st.radio(
+        "Network", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULT_ARCHITECTURE),
+        captions=[ARCHITECTURES[name][0].capitalize() for name in ARCHITECTURES], key="architecture",
+    )
+    epochs = st.number_input(
+        "Epochs", min_value=1, max_value=MAX_EPOCHS, value=DEFAULT_EPOCHS, step=1, key="epochs",
+        help="How many times the network sees every training digit.",
+    )
+    batch_size = st.select_slider(
+        "Batch size", BATCH_SIZES, value=128, key="batch_size",
+        help="Digits per weight update: smaller batches learn in more, noisier steps.",
+    )
+    learning_rate = st.number_input(
+        "Learning rate", min_value=0.0, max_value=1.0, value=DEFAULT_LEARNING_RATE, step=0.0005,
+        format="%.4f", key="learning_rate",
+        help="The size of each step: above 0 and at most 1; 0.001 suits Adam.",
+    )
+    # Wider than the settings allow: a value outside them gets the settings' message, not a silent clamp.
+    validation_fraction = st.number_input(
+        "Validation fraction", min_value=0.0, max_value=0.95, value=DEFAULT_VALIDATION_FRACTION, step=0.05,
+        format="%.2f", key="validation_fraction",
+        help="The part of the training digits held out to check the network on digits it does not learn "
+        f"from: {MIN_VALIDATION_FRACTION} to {MAX_VALIDATION_FRACTION}.",
+    )
+    augment = st.toggle(
+        "Augment the digits", key="augment",
+        help="Randomly rotate, shear, scale, shift and thicken each training digit, so the network "
+        "copes with drawings that look less like MNIST. Slower, and better on the Draw page.",
+    )
+    cosine_decay = st.toggle(
+        "Cosine learning-rate decay", key="cosine_decay",
+        help="Lower the learning rate smoothly to 1% of its start by the last epoch.",
+    )
+    return dict(
+        architecture=architecture, epochs=int(epochs), batch_size=int(batch_size),
+        learning_rate=float(learning_rate), validation_fraction=float(validation_fraction),
+        augment=augment, cosine_decay=cosine_decay,
+    )
+
+
+def checked_settings(values):
+    """(TrainingSettings, None) when the values are valid, else (None, the reason)."""
+    try:
+        return TrainingSettings(**values, max_train_samples=jobs.train_limit_from_environment()), None
+    except ValueError as error:
+        return None, str(error)
+
+
+def settings_form(job_running):
+    """The settings and the Start button, which starts a job when the values are valid."""
+    st.subheader("Settings")
+    settings, problem = checked_settings(choose_settings())
+    if problem:
+        st.error(problem)
+    elif settings.max_train_samples:
+        st.caption(
+            f"Training on the first {settings.max_train_samples:,} MNIST digits only "
+            f"(set by {jobs.TRAIN_LIMIT_ENV_VAR})."
+        )
+    # A callback starts the job before the page is drawn, so this very run shows it running.
+    st.button(
+        "Start training", key="start_training", type="primary", icon=":material/play_arrow:",
+        disabled=job_running or settings is None, on_click=start_job, args=(settings,), width="stretch",
+    )
+    if refusal := st.session_state.pop(START_REFUSED_KEY, None):
+        st.warning(refusal)
+    elif job_running:
+        st.caption("A training job is running. Stop it or let it finish to start another.")
+
+
+def start_job(settings):
+    if settings is None:
+        return
+    try:
+        jobs.start(settings)
+    except jobs.JobAlreadyRunning as error:
+        st.session_state[START_REFUSED_KEY] = str(error)
+
+
+def show_intro():
+    st.subheader("No training yet")
+    st.markdown(
+        "Pick a network and press **Start training**. The chart below the progress bar shows the "
+        "network learning: the **loss** (how wrong it is) falls and the **accuracy** rises.\n\n"
+        "- *Training* is measured on the digits it learns from.\n"
+        "- *Validation* is measured on digits held out from training: if it stops improving while "
+        "training still does, the network is memorising rather than learning.\n\n"
+        f"At the end, the network is tested on {TEST_DIGITS} digits it has never seen, and saved. "
+        "You decide whether the Draw page uses it."
+    )
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_progress():
+    snapshot = jobs.snapshot()
+    if not snapshot.running:
+        st.rerun()  # the whole page: results instead of progress, and Start enabled again
+    st.subheader("Fine-tuning on your drawings…" if snapshot.kind == jobs.FINE_TUNING else "Training…")
+    st.caption(describe_settings(snapshot.settings))
+    if snapshot.epoch and snapshot.phase == "Training":
+        text = (
+            f"Epoch {snapshot.epoch} of {snapshot.settings.epochs} · "
+            f"batch {snapshot.batch} of {snapshot.batches_per_epoch}"
+        )
+        if snapshot.seconds_left is not None:
+            text += f" · about {format_duration(snapshot.seconds_left)} left"
+    else:
+        text = f"{snapshot.phase}…"
+    st.progress(snapshot.fraction_done, text=text)
+
+    columns = st.columns(4)
+    columns[0].metric("Training loss", f"{snapshot.batch_loss:.3f}" if snapshot.epoch else "–")
+    columns[1].metric("Training accuracy", f"{snapshot.batch_accuracy:.1%}" if snapshot.epoch else "–")
+    validation = snapshot.history["val_accuracy"]
+    columns[2].metric(
+        "Validation accuracy", f"{validation[-1]:.1%}" if validation else "–",
+        help="Measured at the end of each epoch on the held-out digits.",
+    )
+    columns[3].metric("Elapsed", format_duration(snapshot.elapsed_seconds))
+
+    chart = live_chart(snapshot.started_at, len(snapshot.batch_points), snapshot.epochs_completed, snapshot)
+    st.image(chart, width="stretch")
+    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=jobs.stop)
+    if snapshot.phase.startswith("Stopping"):
+        st.caption("Stopping after the current batch. The model is kept if at least one whole epoch is done.")
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def live_chart(job_started_at, num_points, num_epochs, _snapshot):
+    """The live chart as a data URL, drawn again only when the job has new points to show."""
+    figure = charts.training_curves(_snapshot.history, _snapshot.batch_points, _snapshot.settings.epochs)
+    return charts.png_data_url(figure, dpi=LIVE_CHART_DPI)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def result_picture(kind, job_started_at, _snapshot):
+    """PNG of one result figure; a finished job never changes, so each is drawn once per job."""
+    if kind == "curves":
+        figure = charts.training_curves(_snapshot.history, _snapshot.batch_points, _snapshot.settings.epochs)
+    elif kind == "confusion":
+        figure = charts.confusion_matrix_figure(_snapshot.confusion_matrix)
+    else:
+        mistakes = _snapshot.misclassified
+        figure = charts.misclassified_grid(
+            mistakes.images, mistakes.predicted, mistakes.true, mistakes.confidence, columns=6
+        )
+    return charts.png_bytes(figure)
+
+
+def show_outcome_message(snapshot):
+    if snapshot.state == jobs.FINISHED:
+        st.success(
+            f"Finished in {format_duration(snapshot.elapsed_seconds)}. Saved as `{snapshot.model_id}`.",
+            icon=":material/check_circle:",
+        )
+    elif snapshot.model_id:
+        st.warning(
+            f"Stopped after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs. "
+            f"The model trained so far is saved as `{snapshot.model_id}`.",
+            icon=":material/stop_circle:",
+        )
+    else:
+        st.warning(
+            "Stopped during the first epoch: nothing was saved, because a model needs at least "
+            "one whole epoch to be worth keeping.",
+            icon=":material/stop_circle:",
+        )
+
+
+def active_model_accuracy(active_id):
+    try:
+        return store.default_store.metadata(active_id).get("test_accuracy")
+    except (OSError, ValueError):
+        return None
+
+
+def use_model(model_id):
+    try:
+        store.default_store.activate(model_id)
+    except ValueError as error:  # e.g. deleted on the Models page meanwhile
+        st.session_state[USE_FAILED_KEY] = str(error)
+
+
+def summary_row(snapshot):
+    active_id = store.default_store.active_id()
+    accuracy_column, epochs_column, button_column = st.columns([1.2, 1, 1.2], vertical_alignment="center")
+    in_use = active_id == snapshot.model_id
+    baseline = None if in_use else active_model_accuracy(active_id)
+    delta = None
+    if isinstance(baseline, (int, float)):
+        delta = f"{(snapshot.test_accuracy - baseline) * 100:+.2f} points vs the model in use"
+    accuracy_column.metric(
+        "Test accuracy", f"{snapshot.test_accuracy:.2%}", delta=delta,
+        help=f"Share of the {TEST_DIGITS} MNIST test digits, never seen in training, read correctly.",
+    )
+    epochs_column.metric("Epochs", f"{snapshot.epochs_completed} of {snapshot.settings.epochs}")
+    with button_column:
+        if in_use:
+            st.button("In use on the Draw page", key="use_model", disabled=True, icon=":material/check:")
+        else:
+            st.button(
+                "Use this model", key="use_model", type="primary", icon=":material/draw:",
+                on_click=use_model, args=(snapshot.model_id,),
+                help="Make it the model that reads your drawings.",
+            )
+    if failure := st.session_state.pop(USE_FAILED_KEY, None):
+        st.error(failure)
+
+
+def describe_mistakes(matrix):
+    mistakes = jobs.most_common_mistakes(matrix)
+    if not mistakes:
+        return "No digit was mixed up with another."
+    listed = ", ".join(f"**{true}** read as **{predicted}** ({times}×)" for true, predicted, times in mistakes)
+    return f"Most common mix-ups: {listed}."
+
+
+def show_results(snapshot):
+    st.subheader("Last fine-tuning on your drawings" if snapshot.kind == jobs.FINE_TUNING else "Last training")
+    st.caption(describe_settings(snapshot.settings))
+    if snapshot.state == jobs.FAILED:
+        st.error(snapshot.error, icon=":material/error:")
+        st.info(f"Nothing was saved; the active model is still `{store.default_store.active_id()}`.")
+        return
+    show_outcome_message(snapshot)
+    if not snapshot.model_id:
+        return
+    summary_row(snapshot)
+    curves_tab, confusion_tab, mistakes_tab = st.tabs(["Learning curves", "Confusion matrix", "Mistakes"])
+    with curves_tab:
+        st.image(result_picture("curves", snapshot.started_at, snapshot), width="stretch")
+    with confusion_tab:
+        matrix_column, text_column = st.columns([1.4, 1], gap="medium")
+        matrix_column.image(result_picture("confusion", snapshot.started_at, snapshot), width="stretch")
+        text_column.markdown(
+            "Each row is the digit that was written, each column what the model read. The green "
+            f"diagonal counts the {TEST_DIGITS} test digits read right; red cells are mix-ups.\n\n"
+            + describe_mistakes(snapshot.confusion_matrix)
+        )
+    with mistakes_tab:
+        st.caption(
+            "Test digits the model read wrong, the ones it was surest of first: often odd or ambiguous writing."
+        )
+        st.image(result_picture("mistakes", snapshot.started_at, snapshot), width="stretch")
+
+
+def job_panel():
+    snapshot = jobs.snapshot()
+    if snapshot is None:
+        show_intro()
+    elif snapshot.running:
+        live_progress()
+    else:
+        show_results(snapshot)
+
+
+st.title("Train a model")
+st.caption(
+    "Teach a new network to read handwritten digits from the MNIST examples, and watch it learn."
+)
+settings_column, job_column = st.columns([1, 2.6], gap="large")
+with settings_column:
+    current = jobs.current()
+    settings_form(job_running=current is not None and current.running)
+with job_column:
+    job_panel()

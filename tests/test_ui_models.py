@@ -1,0 +1,111 @@
+"""The Models page in Streamlit's AppTest, over a model store in tmp_path holding real tiny models."""
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from digit_app import store
+from digit_app.settings import TrainingSettings
+from digit_app.training import train
+
+APP = "../streamlit_app.py"
+PAGE = "../digit_app/ui/models.py"
+RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
+
+
+@pytest.fixture(scope="module")
+def tiny_trained_model(small_mnist):
+    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
+    return train(TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500), data=small_mnist)
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch, tiny_trained_model):
+    """The app's default store in tmp_path: the shipped default and one model from the Train page."""
+    model_store = store.ModelStore(tmp_path / "models")
+    model, metadata = tiny_trained_model.model, tiny_trained_model.metadata
+    model_store.save(model, metadata("python train.py --arch dense-128"), model_id=store.DEFAULT_MODEL_ID)
+    model_store.save(model, metadata("app: Train page"), model_id="dense-128-from-the-app")
+    monkeypatch.setattr(store.default_store, "root", model_store.root)
+    return model_store
+
+
+def open_page():
+    return AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT_SECONDS).run()
+
+
+def shown_text(at):
+    return " ".join(str(element.value) for kind in ("markdown", "caption", "warning", "error", "info")
+                    for element in getattr(at, kind))
+
+
+def test_page_renders_from_the_app_navigation(app_store):
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_SECONDS).run()
+    at.switch_page("digit_app/ui/models.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Models"
+
+
+def test_every_model_is_listed_with_its_metadata(app_store, tiny_trained_model):
+    at = open_page()
+    assert not at.exception and not at.error
+    text = shown_text(at)
+    assert "`default-cnn`" in text and "`dense-128-from-the-app`" in text
+    assert "made by `app: Train page`" in text and "made by `python train.py --arch dense-128`" in text
+    accuracy = f"{tiny_trained_model.test_accuracy:.2%}"
+    assert [metric.value for metric in at.metric if metric.label == "Test accuracy"] == [accuracy, accuracy]
+    assert {metric.value for metric in at.metric if metric.label == "Parameters"} == {"101,770"}
+    assert len(at.image) == 2  # the stored loss and accuracy curves of each
+    assert "In use on the Draw page" in text  # the default, as nothing was activated
+    assert at.button(key="activate_default-cnn").disabled
+
+
+def test_activate_makes_a_model_the_active_one(app_store):
+    at = open_page()
+    at.button(key="activate_dense-128-from-the-app").click().run()
+    assert app_store.active_id() == "dense-128-from-the-app"
+    assert at.button(key="activate_dense-128-from-the-app").disabled
+    assert not at.button(key="activate_default-cnn").disabled
+
+
+def test_delete_asks_first_and_the_default_cannot_be_deleted(app_store):
+    at = open_page()
+    assert at.button(key="delete_default-cnn").disabled
+    at.button(key="delete_dense-128-from-the-app").click().run()
+    assert "Delete `dense-128-from-the-app` for good?" in at.warning[0].value
+    assert app_store.exists("dense-128-from-the-app")
+
+    at.button(key="cancel_delete_dense-128-from-the-app").click().run()
+    assert not at.warning and app_store.exists("dense-128-from-the-app")
+
+    at.button(key="delete_dense-128-from-the-app").click().run()
+    at.button(key="confirm_delete_dense-128-from-the-app").click().run()
+    assert not app_store.exists("dense-128-from-the-app")
+    assert "dense-128-from-the-app" not in shown_text(at)
+    assert not at.exception
+
+
+def test_each_model_offers_its_keras_file_for_download(app_store):
+    at = open_page()
+    buttons = {button.key: button for button in at.download_button}
+    assert set(buttons) == {"download_default-cnn", "download_dense-128-from-the-app"}
+    assert all(button.label == "Download .keras" for button in buttons.values())
+
+
+def test_a_model_with_broken_metadata_shows_an_error_and_the_page_still_renders(app_store):
+    meta_path = app_store.root / "dense-128-from-the-app.json"
+    meta = json.loads(meta_path.read_text())
+    meta["history"] = [0.5, 0.4]  # a list where a dict of lists belongs
+    meta_path.write_text(json.dumps(meta))
+    at = open_page()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("Model `dense-128-from-the-app` cannot be shown: ")
+    assert "`default-cnn`" in shown_text(at)
+
+
+def test_an_empty_store_says_how_to_get_a_model(tmp_path, monkeypatch):
+    monkeypatch.setattr(store.default_store, "root", tmp_path / "empty")
+    at = open_page()
+    assert not at.exception
+    assert "No models in" in at.info[0].value and "python train.py" in at.info[0].value
