@@ -1,0 +1,174 @@
+"""The Draw page: draw a digit and see the active model's reading after every stroke.
+
+Each stroke reruns this script, so a rerun does only what the reading needs: the model comes from
+the shared cache, the chart is a small Vega-Lite spec (no plotting library), and the model's input
+is enlarged with numpy.
+"""
+
+import numpy as np
+import streamlit as st
+
+from digit_app import store
+from digit_app.ui import feedback, resources
+
+CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
+DEFAULT_STROKE_WIDTH = 20
+MIN_STROKE_WIDTH = 8
+MAX_STROKE_WIDTH = 40
+INK_COLOR = "#111827"
+PAPER_COLOR = "#ffffff"
+UNSURE_BELOW = 0.6  # a top probability under this is reported as a guess, with the runner-up
+PIXEL_SCALE = 7  # the 28x28 model input is shown at 196x196: each pixel a visible 7x7 square
+GRID_LEVEL = 70  # grey of the lines between the enlarged pixels (0 black, 255 white)
+WINNER_COLOR = "#4f46e5"
+OTHER_COLOR = "#c7d2fe"
+CHART_HEIGHT = 230
+CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
+PROMPT = "Draw a digit from 0 to 9 in the white box. The model reads it after every stroke."
+HOW_IT_READS = (
+    "Your drawing is cropped, scaled to fit 20×20 pixels and centred in a 28×28 image, "
+    "the way the MNIST digits the model learnt from were prepared."
+)
+
+# The reading's digit in large type; scoped to the keyed container that holds it.
+PAGE_STYLE = """
+<style>
+.st-key-reading [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; }
+</style>
+"""
+
+
+def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
+    """The (28, 28) float model input as a uint8 image `scale` times larger, nearest-neighbour,
+    with a thin grey line between pixels so that each pixel the model saw is visible."""
+    image = np.clip(np.asarray(model_input, np.float32) * 255.0, 0, 255).astype(np.uint8)
+    enlarged = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    enlarged[::scale, :] = np.maximum(enlarged[::scale, :], grid_level)
+    enlarged[:, ::scale] = np.maximum(enlarged[:, ::scale], grid_level)
+    return enlarged
+
+
+def probability_chart_spec(probabilities, digit):
+    """A Vega-Lite bar chart of the ten probabilities, digits 0-9 along x, the winner highlighted."""
+    values = [
+        {"digit": str(d), "probability": float(p), "winner": d == digit, "label": f"{p:.0%}" if p >= 0.01 else ""}
+        for d, p in enumerate(probabilities)
+    ]
+    x = {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0, "title": None}}
+    y = {
+        "field": "probability",
+        "type": "quantitative",
+        "scale": {"domain": [0, 1]},
+        "axis": {"format": "%", "title": None, "tickCount": 5},
+    }
+    bars = {
+        "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "color": {"condition": {"test": "datum.winner", "value": WINNER_COLOR}, "value": OTHER_COLOR},
+            "tooltip": [
+                {"field": "digit", "title": "Digit"},
+                {"field": "probability", "title": "Probability", "format": ".1%"},
+            ],
+        },
+    }
+    labels = {
+        "mark": {"type": "text", "dy": -8, "fontSize": 12},
+        "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+    }
+    return {"data": {"values": values}, "height": CHART_HEIGHT, "layer": [bars, labels]}
+
+
+def model_caption(model_id):
+    """'Model: default-cnn (cnn, 99.5% on MNIST test)', from the model's metadata."""
+    try:
+        meta = store.default_store.metadata(model_id)
+    except (OSError, ValueError):
+        return f"Model: {model_id}"
+    details = [meta.get("architecture")]
+    accuracy = meta.get("test_accuracy")
+    if isinstance(accuracy, (int, float)):
+        details.append(f"{accuracy:.1%} on MNIST test")
+    details = ", ".join(str(detail) for detail in details if detail)
+    return f"Model: {model_id} ({details})" if details else f"Model: {model_id}"
+
+
+def _clear_canvas():
+    # A new key gives a new, empty canvas component (and a fresh undo history).
+    st.session_state.canvas_generation += 1
+
+
+def canvas_ui():
+    """Show the canvas; return its image (H, W, 4) uint8, or None before the first stroke."""
+    # Imported here: the component registers itself on import, which needs a running app, and the
+    # helpers above are imported by tests without one.
+    from streamlit_drawable_canvas import st_canvas
+
+    st.session_state.setdefault("canvas_generation", 0)
+    with st.container(border=True, width="content"):
+        result = st_canvas(
+            stroke_width=st.session_state.get("stroke_width", DEFAULT_STROKE_WIDTH),  # the slider below
+            stroke_color=INK_COLOR,
+            background_color=PAPER_COLOR,
+            update_streamlit=True,
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"canvas-{st.session_state.canvas_generation}",
+        )
+    return result.image_data
+
+
+def canvas_controls_ui():
+    with st.container(horizontal=True, vertical_alignment="bottom", width=CANVAS_COLUMN_WIDTH):
+        st.slider("Pen width", MIN_STROKE_WIDTH, MAX_STROKE_WIDTH, DEFAULT_STROKE_WIDTH, key="stroke_width")
+        st.button("Clear", key="clear_canvas", icon=":material/delete:", on_click=_clear_canvas)
+    st.caption("Undo a stroke with ↶ in the toolbar that appears above the canvas when you point at it.")
+
+
+def reading_ui(prediction, canvas, model_id):
+    """Show the model's reading of the drawing, or the prompt when there is nothing to read; under
+    a reading, the buttons that keep the drawing with its true label (digit_app/ui/feedback.py)."""
+    if prediction is None:
+        st.info(PROMPT, icon=":material/draw:")
+        st.caption(HOW_IT_READS)
+        return
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=200):
+            with st.container(key="reading"):
+                st.metric("Prediction", prediction.digit)
+            st.metric("Confidence", f"{prediction.confidence:.1%}")
+        st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
+    if prediction.confidence < UNSURE_BELOW:
+        (first, first_probability), (second, second_probability) = prediction.top(2)
+        st.warning(
+            f"The model is unsure: it reads {first} ({first_probability:.0%}) "
+            f"or perhaps {second} ({second_probability:.0%}).",
+            icon=":material/help:",
+        )
+    st.caption("How likely each digit is, to the model")
+    st.vega_lite_chart(spec=probability_chart_spec(prediction.probabilities, prediction.digit), width="stretch")
+    feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
+
+
+def show_page():
+    st.html(PAGE_STYLE)
+    st.title("Draw a digit")
+    predictor, load_warning = resources.active_predictor()
+    st.caption(model_caption(predictor.model_id))
+    if load_warning:
+        st.warning(load_warning, icon=":material/warning:")
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=CANVAS_COLUMN_WIDTH):
+            canvas = canvas_ui()
+            canvas_controls_ui()
+        with st.container():
+            prediction = None if canvas is None else predictor.predict_canvas(canvas)
+            reading_ui(prediction, canvas, predictor.model_id)
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()

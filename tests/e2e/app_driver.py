@@ -1,0 +1,268 @@
+"""Drive the real app in a real browser: start `streamlit run`, open it in Chromium, draw on the
+canvas with the mouse and read the model's reading. Used by tests/e2e and by the bench scripts.
+
+Importing this module starts nothing.
+"""
+
+import base64
+import contextlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import weakref
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SCRIPT = ROOT / "streamlit_app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+STARTUP_TIMEOUT_SECONDS = 120  # a cold TensorFlow import on a busy 2-core machine takes a while
+READING_TIMEOUT_MS = 20_000
+POLL_MS = 20
+STROKE_ATTEMPTS = 3
+STEPS_PER_SEGMENT = 4  # mouse moves between two points of a stroke, as a hand sends them
+INK_TIMEOUT_MS = 2_000
+WHOLE_RUN_FINISHED = {  # not FINISHED_EARLY_FOR_RERUN (another run follows) nor fragment runs
+    ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
+    ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR,
+}
+
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+DRAWING_CANVAS = "[data-testid=stBidiComponentIsolated] canvas.dc-canvas.lower-canvas"
+METRIC = "[data-testid=stMetric]"
+METRIC_LABEL = "[data-testid=stMetricLabel]"
+METRIC_VALUE = "[data-testid=stMetricValue]"
+DRAWN_CHART = "[data-testid=stVegaLiteChart] svg.marks"  # the chart once Vega has drawn it
+APP_IDLE = "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
+PROMPT_START = "Draw a digit from 0 to 9"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class AppServer:
+    """A `streamlit run <script>` subprocess on a free port, logging to log_path.
+
+    env: variables added to this process's environment (e.g. DIGIT_APP_MODELS).
+    """
+
+    def __init__(self, log_path, env=None, script=APP_SCRIPT, port=None):
+        self.script = Path(script)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_path)
+        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+        self.process = None
+        self.started_at = None
+
+    def start(self):
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(self.script),
+            "--server.port", str(self.port),
+            "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+            "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.started_at = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()  # the child keeps its own handle
+        return self
+
+    def wait_until_healthy(self, timeout=STARTUP_TIMEOUT_SECONDS):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"streamlit run {self.script.name} exited with code {self.process.returncode} before "
+                    f"serving; its log ({self.log_path}) ends:\n{self.log_tail()}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer,
+            ):
+                if answer.read().strip() == b"ok":
+                    return self
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"streamlit run {self.script.name} was not healthy at {self.url}/_stcore/health after {timeout} s; "
+            f"its log ({self.log_path}) ends:\n{self.log_tail()}"
+        )
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines=30):
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+    def __enter__(self):
+        return self.start().wait_until_healthy()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class RunCounter:
+    """Counts the whole script runs that the server reports finished to one page.
+
+    Read from the websocket, not the page: a fast run can start and finish within one render,
+    and an "is it idle?" check alone cannot tell a finished rerun from one not started yet.
+    """
+
+    def __init__(self, page):
+        self.finished = 0
+        page.on("websocket", lambda socket: socket.on("framereceived", self._on_message))
+
+    def _on_message(self, payload):
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") == "script_finished" and message.script_finished in WHOLE_RUN_FINISHED:
+            self.finished += 1
+
+
+_run_counters = weakref.WeakKeyDictionary()
+
+
+def open_app(browser, url, path=""):
+    """A new page at url/path, its first script run finished."""
+    page = browser.new_page(viewport=VIEWPORT)
+    _run_counters[page] = RunCounter(page)
+    page.goto(f"{url}/{path}")
+    wait_for_runs(page, after=0)
+    return page
+
+
+def finished_runs(page):
+    """How many whole script runs have finished on a page made by open_app."""
+    return _run_counters[page].finished
+
+
+def wait_for_runs(page, after, timeout_ms=READING_TIMEOUT_MS):
+    """Wait until more than `after` script runs have finished on the page, and it shows none running."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while finished_runs(page) <= after:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The app finished no script run within {timeout_ms} ms (still {after} runs).")
+        page.wait_for_timeout(POLL_MS)  # lets Playwright deliver the websocket events
+    wait_until_idle(page, timeout_ms)
+
+
+def rerun_after(page, action, timeout_ms=READING_TIMEOUT_MS):
+    """Do action() (a click, a stroke) and wait until the script run it causes has finished."""
+    before = finished_runs(page)
+    action()
+    wait_for_runs(page, before, timeout_ms)
+
+
+def wait_until_idle(page, timeout_ms=READING_TIMEOUT_MS):
+    """Wait until no script run is in progress (one may still be about to start)."""
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
+
+
+def canvas_box(page, timeout_ms=READING_TIMEOUT_MS):
+    """The canvas's bounding box on the page, once it is laid out (after Clear it is a new one)."""
+    surface = page.locator(CANVAS).first
+    deadline = time.monotonic() + timeout_ms / 1000
+    while (box := surface.bounding_box()) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"No drawing canvas ({CANVAS}) on {page.url} within {timeout_ms} ms.")
+        page.wait_for_timeout(POLL_MS)
+    return box
+
+
+def stroke(page, points, steps_per_segment=STEPS_PER_SEGMENT):
+    """One stroke with the mouse through points (x, y) in canvas pixels from its top-left corner."""
+    box = canvas_box(page)
+    (x, y), rest = points[0], points[1:]
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=steps_per_segment)
+    page.mouse.up()
+
+
+def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT):
+    """Draw strokes (lists of points, see stroke()) and wait after each one until the app has
+    read it, as happens when a person draws: the canvas sends a drawing 200 ms after a mouse-up.
+
+    A canvas that has just appeared (first load, Clear) ignores the mouse until its drawing tool
+    is set up; a stroke that leaves no ink on it is drawn again."""
+    for points in strokes:
+        before = finished_runs(page)
+        for _ in range(STROKE_ATTEMPTS):
+            ink_before = canvas_pixels(page)
+            stroke(page, points, steps_per_segment)
+            if _wait_for_change(page, ink_before):
+                break
+        else:
+            raise RuntimeError(f"{STROKE_ATTEMPTS} strokes left no ink on the canvas at {page.url}.")
+        wait_for_runs(page, before)
+
+
+def _wait_for_change(page, ink_before, timeout_ms=INK_TIMEOUT_MS):
+    """Whether the canvas pixels differ from ink_before within timeout_ms (the canvas paints a
+    finished stroke on its next animation frame, late on a busy machine)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (changed := not np.array_equal(canvas_pixels(page), ink_before)) and time.monotonic() < deadline:
+        page.wait_for_timeout(POLL_MS)
+    return changed
+
+
+def metric_value(page, label):
+    """A locator of the value of the st.metric with this label."""
+    labelled = page.locator(METRIC).filter(has=page.locator(METRIC_LABEL).get_by_text(label, exact=True))
+    return labelled.locator(METRIC_VALUE)
+
+
+def prediction_value(page):
+    return metric_value(page, "Prediction")
+
+
+def prediction(page):
+    """The Prediction metric's text, or None when the page shows none."""
+    value = prediction_value(page)
+    if value.count() == 0:
+        return None
+    return value.first.inner_text().strip()
+
+
+def canvas_pixels(page):
+    """The canvas as the app receives it: (H, W, 4) uint8 RGBA, read from the drawing canvas."""
+    data_url = page.locator(DRAWING_CANVAS).first.evaluate("canvas => canvas.toDataURL('image/png')")
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))

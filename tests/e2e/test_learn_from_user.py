@@ -1,0 +1,57 @@
+"""Learning from the user, in Chromium against a real server: correct a reading on the Draw page,
+find the drawing on My drawings, fine-tune on the drawings and see the before/after figures."""
+
+import numpy as np
+from playwright.sync_api import expect
+
+from digit_app.preprocess import canvas_to_mnist
+from digit_app.synthetic import draw_strokes
+from tests.e2e import app_driver
+
+SEVEN = [[(78, 62), (140, 60), (204, 58), (186, 105), (166, 150), (148, 196), (134, 240)]]
+FINE_TUNE_TIMEOUT_MS = 300_000  # 10,000 MNIST digits and the drawings, 3 epochs, on 2 busy cores
+
+
+def _long_flag_ones(count, seed):
+    """1s drawn with a long flag, a style MNIST rarely shows, as an importable .npz's images."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(count):
+        x, top, bottom = rng.uniform(120, 170), rng.uniform(30, 70), rng.uniform(200, 250)
+        flag = [(x - rng.uniform(60, 90), top + rng.uniform(30, 50)), (x, top)]
+        canvas = draw_strokes([[*flag, (x + rng.uniform(-10, 10), bottom)]], width=rng.uniform(14, 26))
+        images.append(np.rint(canvas_to_mnist(canvas) * 255).astype(np.uint8))
+    return np.stack(images)
+
+
+def test_correct_a_reading_see_it_kept_and_fine_tune_on_it(browser, app_url, screenshot, tmp_path):
+    page = app_driver.open_app(browser, app_url)
+    app_driver.canvas_box(page)
+    app_driver.draw(page, SEVEN)
+    expect(app_driver.prediction_value(page)).to_have_text("7")
+    wrong_label = "4"  # any digit but the reading: the answer is the user's to give
+    screenshot(page, "drew-7")
+    pill = page.locator(".st-key-correct_reading button").filter(has_text=wrong_label)
+    app_driver.rerun_after(page, pill.click)
+    expect(page.get_by_text(app_driver.PROMPT_START)).to_be_visible()  # kept, and the canvas is clear again
+    screenshot(page, "corrected")
+
+    page.goto(f"{app_url}/my_drawings")
+    expect(page.get_by_text("read as 7")).to_be_visible()
+    screenshot(page, "kept-on-my-drawings")
+
+    # Fine-tuning needs more drawings than one test can draw by hand: import the rest.
+    archive = tmp_path / "ones.npz"
+    np.savez(archive, images=_long_flag_ones(40, seed=0), labels=np.ones(40, np.uint8))
+    page.get_by_text("Export, import, delete all").click()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(archive)
+    page.locator(".st-key-import button").click()
+    expect(app_driver.metric_value(page, "Drawings")).to_have_text("41")
+    page.locator(".st-key-start_fine_tune button").click()
+    held_out = app_driver.metric_value(page, "Your held-out drawings")
+    expect(held_out).to_be_visible(timeout=FINE_TUNE_TIMEOUT_MS)
+    expect(held_out).to_contain_text("%")
+    expect(page.get_by_text("Before: ").first).to_be_visible()
+    expect(app_driver.metric_value(page, "MNIST test digits")).to_contain_text("%")
+    screenshot(page, "fine-tuned")
+    page.close()
