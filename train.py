@@ -158,7 +158,7 @@ def main(argv=None):
     drawings = _load_drawings() if args.include_drawings else None
     from digit_app import store
     from digit_app.data import load_mnist
-    from digit_app.personalize import DRAWINGS_LOSS_SHARE, drawing_weight, mnist_training_count
+    from digit_app.personalize import DRAWINGS_LOSS_SHARE, weighted_drawings
     from digit_app.settings import TrainingSettings
     from digit_app.training import train
 
@@ -172,10 +172,8 @@ def main(argv=None):
     if drawings is not None:
         images, labels, path = drawings
         num_available = len(load_mnist().x_train)  # cached: train() gets the same arrays
-        num_mnist = mnist_training_count(num_available, settings.max_train_samples, settings.validation_fraction)
-        weight = drawing_weight(len(images), num_mnist)
-        extra_examples = (images, labels, weight)
-        extra_metadata = {"drawings_included": len(images), "drawing_weight": weight}
+        extra_examples, extra_metadata = weighted_drawings(images, labels, settings, num_available)
+        weight = extra_examples[2]
         print(f"Including {len(images)} of your drawings from {path}, each counted {weight:.1f} times "
               f"(the drawings' target share of the loss: {DRAWINGS_LOSS_SHARE:.0%})")
     print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else ""))

@@ -169,10 +169,11 @@ class TrainingJob:
 
     kind = TRAINING
 
-    def __init__(self, settings: TrainingSettings, model_store: store.ModelStore, data=None):
+    def __init__(self, settings: TrainingSettings, model_store: store.ModelStore, data=None, drawings=None):
         self.settings = settings
         self.model_store = model_store
         self.data = data  # an Mnist to use instead of load_mnist(), for tests
+        self.drawings = drawings  # (images uint8, labels) of the user's drawings to train on too
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="digit_app training job", daemon=True)
@@ -249,16 +250,23 @@ class TrainingJob:
         self._set_phase("Loading MNIST")
         data = self.data if self.data is not None else load_mnist()
         self._set_phase("Preparing the data and the network")
+        extra_examples, extra_metadata = None, {}
+        if self.drawings is not None:
+            extra_examples, extra_metadata = personalize.weighted_drawings(
+                *self.drawings, self.settings, len(data.x_train)
+            )
         result = train(
             self.settings,
             on_batch_end=self._on_batch_end,
             on_epoch_end=self._on_epoch_end,
             stop_event=self._stop_event,
+            extra_examples=extra_examples,
             data=data,
         )
         results = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
         if result.epochs_completed >= 1:
-            results.update(self._check_and_save(result.model, result.metadata(SOURCE), data))
+            metadata = {**result.metadata(SOURCE), **extra_metadata}
+            results.update(self._check_and_save(result.model, metadata, data))
         return (STOPPED if result.stopped_early else FINISHED), results
 
     def _check_and_save(self, model, metadata, data):
@@ -375,8 +383,8 @@ class JobManager:
         self._lock = threading.Lock()
         self._job = None
 
-    def start(self, settings: TrainingSettings, *, model_store=None, data=None) -> TrainingJob:
-        return self.start_job(TrainingJob(settings, model_store or store.default_store, data))
+    def start(self, settings: TrainingSettings, *, model_store=None, data=None, drawings=None) -> TrainingJob:
+        return self.start_job(TrainingJob(settings, model_store or store.default_store, data, drawings))
 
     def start_job(self, job: TrainingJob) -> TrainingJob:
         """Start a job made by the caller (a TrainingJob or a FineTuneJob), unless one is running."""
@@ -411,8 +419,8 @@ class JobManager:
 _manager = JobManager()  # the server process's one job; tests may replace it
 
 
-def start(settings: TrainingSettings, *, model_store=None, data=None) -> TrainingJob:
-    return _manager.start(settings, model_store=model_store, data=data)
+def start(settings: TrainingSettings, *, model_store=None, data=None, drawings=None) -> TrainingJob:
+    return _manager.start(settings, model_store=model_store, data=data, drawings=drawings)
 
 
 def start_fine_tune(base_model_id, drawing_store, *, model_store=None, data=None, **options) -> FineTuneJob:

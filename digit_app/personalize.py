@@ -67,6 +67,14 @@ def mnist_training_count(num_available, max_train_samples, validation_fraction):
     return subset - int(round(subset * validation_fraction))
 
 
+def weighted_drawings(images, labels, settings, num_available):
+    """(extra_examples for train(), metadata) that add the user's drawings to a training run on
+    `num_available` MNIST digits, weighted by drawing_weight()."""
+    num_mnist = mnist_training_count(num_available, settings.max_train_samples, settings.validation_fraction)
+    weight = drawing_weight(len(images), num_mnist)
+    return (images, labels, weight), {"drawings_included": len(images), "drawing_weight": weight}
+
+
 @dataclasses.dataclass(frozen=True)
 class FineTuneFigures:
     """What a fine-tune did, in numbers: small and plain, for pages and the model's metadata."""

@@ -28,3 +28,11 @@ def store(tmp_path):
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def drawings_database(tmp_path, monkeypatch):
+    """Every test gets its own drawings database, never the user's data/drawings.sqlite3."""
+    path = tmp_path / "drawings.sqlite3"
+    monkeypatch.setenv("DIGIT_APP_DRAWINGS_DB", str(path))
+    return path

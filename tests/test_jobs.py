@@ -241,3 +241,15 @@ def test_a_fine_tune_on_too_few_drawings_fails_with_what_to_do(manager, store_wi
     assert snapshot.error.startswith(
         "Fine-tuning failed: ValueError: There are 3 drawings; fine-tuning needs at least 10"
     )
+
+
+def test_a_job_can_train_on_the_users_drawings_too(manager, store, small_mnist):
+    images = small_mnist.x_test[:12]
+    job = manager.start(QUICK, model_store=store, data=small_mnist, drawings=(images, small_mnist.y_test[:12]))
+    assert job.join(JOB_TIMEOUT_SECONDS)
+    snapshot = job.snapshot()
+    assert snapshot.state == jobs.FINISHED, snapshot.error
+    meta = store.metadata(snapshot.model_id)
+    assert meta["drawings_included"] == 12 and meta["drawing_weight"] >= 1
+    # The extra examples add batches: 450 MNIST digits + 12 drawings in batches of 128.
+    assert snapshot.batches_per_epoch == 4

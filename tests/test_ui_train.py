@@ -195,3 +195,18 @@ def test_a_failed_job_shows_the_error_and_keeps_the_active_model(app_store, job_
     assert f"the active model is still `{store.DEFAULT_MODEL_ID}`" in at.info[0].value
     assert [meta["id"] for meta in app_store.list()] == [store.DEFAULT_MODEL_ID]
     assert not at.exception
+
+
+def test_include_my_drawings_is_offered_once_there_are_drawings(app_store, job_manager, drawings_database, small_mnist):
+    from digit_app.drawings import DrawingStore
+
+    at = open_page()
+    toggle = at.toggle(key="include_drawings")
+    assert toggle.label == "Include my drawings (0)" and toggle.disabled
+
+    drawings = DrawingStore(drawings_database)
+    for image, label in zip(small_mnist.x_test[:3], small_mnist.y_test[:3]):
+        drawings.add(image.astype("float32") / 255, int(label))
+    at.run()
+    toggle = at.toggle(key="include_drawings")
+    assert toggle.label == "Include my drawings (3)" and not toggle.disabled

@@ -7,6 +7,8 @@ be left, reloaded or opened in a second tab while the job goes on.
 import streamlit as st
 
 from digit_app import jobs, store
+from digit_app.drawings import DrawingStore, DrawingStoreError
+from digit_app.personalize import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.settings import MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings
 from digit_app.ui import charts
@@ -111,10 +113,12 @@ def settings_form(job_running):
             f"Training on the first {settings.max_train_samples:,} MNIST digits only "
             f"(set by {jobs.TRAIN_LIMIT_ENV_VAR})."
         )
+    include_drawings = include_drawings_ui()
     # A callback starts the job before the page is drawn, so this very run shows it running.
     st.button(
         "Start training", key="start_training", type="primary", icon=":material/play_arrow:",
-        disabled=job_running or settings is None, on_click=start_job, args=(settings,), width="stretch",
+        disabled=job_running or settings is None, on_click=start_job, args=(settings, include_drawings),
+        width="stretch",
     )
     if refusal := st.session_state.pop(START_REFUSED_KEY, None):
         st.warning(refusal)
@@ -122,12 +126,27 @@ def settings_form(job_running):
         st.caption("A training job is running. Stop it or let it finish to start another.")
 
 
-def start_job(settings):
+def include_drawings_ui():
+    """The 'Include my drawings' toggle; whether it is on (off when there are none to include)."""
+    try:
+        count = DrawingStore().count()
+    except DrawingStoreError as error:
+        st.caption(f"Your drawings cannot be read: {error}")
+        return False
+    return st.toggle(
+        f"Include my drawings ({count})", key="include_drawings", disabled=count == 0,
+        help="Add the drawings you kept on the Draw page (see My drawings) to the training digits, "
+        f"weighted so that together they carry about {DRAWINGS_LOSS_SHARE:.0%} of the loss.",
+    )
+
+
+def start_job(settings, include_drawings):
     if settings is None:
         return
     try:
-        jobs.start(settings)
-    except jobs.JobAlreadyRunning as error:
+        drawings = DrawingStore().training_arrays() if include_drawings else None
+        jobs.start(settings, drawings=drawings)
+    except (jobs.JobAlreadyRunning, DrawingStoreError) as error:
         st.session_state[START_REFUSED_KEY] = str(error)
 
 
