@@ -5,8 +5,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from digit_app import jobs, store as store_module  # noqa: E402
 from digit_app.data import Mnist, load_mnist  # noqa: E402
+from digit_app.settings import TrainingSettings  # noqa: E402
 from digit_app.store import ModelStore  # noqa: E402
+from digit_app.training import train  # noqa: E402
+
+JOB_TIMEOUT_SECONDS = 90
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +41,32 @@ def drawings_database(tmp_path, monkeypatch):
     path = tmp_path / "drawings.sqlite3"
     monkeypatch.setenv("DIGIT_APP_DRAWINGS_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_trained_model(small_mnist):
+    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
+    return train(TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500), data=small_mnist)
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch, tiny_trained_model):
+    """The app's default store in tmp_path, the tiny model standing in for the shipped default."""
+    model_store = ModelStore(tmp_path / "models")
+    model, metadata = tiny_trained_model.model, tiny_trained_model.metadata
+    model_store.save(model, metadata("python train.py --arch dense-128"), model_id=store_module.DEFAULT_MODEL_ID)
+    monkeypatch.setattr(store_module.default_store, "root", model_store.root)
+    return model_store
+
+
+@pytest.fixture
+def job_manager(monkeypatch):
+    """A fresh job manager for the pages, training on 500 MNIST digits; stops what it started."""
+    manager = jobs.JobManager()
+    monkeypatch.setattr(jobs, "_manager", manager)
+    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
+    yield manager
+    job = manager.current()
+    if job is not None:
+        job.stop()
+        job.join(JOB_TIMEOUT_SECONDS)

@@ -6,29 +6,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digit_app import store
-from digit_app.settings import TrainingSettings
-from digit_app.training import train
 
 APP = "../streamlit_app.py"
 PAGE = "../digit_app/ui/models.py"
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
 
 
-@pytest.fixture(scope="module")
-def tiny_trained_model(small_mnist):
-    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
-    return train(TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500), data=small_mnist)
-
-
 @pytest.fixture
-def app_store(tmp_path, monkeypatch, tiny_trained_model):
-    """The app's default store in tmp_path: the shipped default and one model from the Train page."""
-    model_store = store.ModelStore(tmp_path / "models")
-    model, metadata = tiny_trained_model.model, tiny_trained_model.metadata
-    model_store.save(model, metadata("python train.py --arch dense-128"), model_id=store.DEFAULT_MODEL_ID)
-    model_store.save(model, metadata("app: Train page"), model_id="dense-128-from-the-app")
-    monkeypatch.setattr(store.default_store, "root", model_store.root)
-    return model_store
+def app_store(app_store, tiny_trained_model):
+    """The app's store with the shipped default and one model from the Train page."""
+    app_store.save(tiny_trained_model.model, tiny_trained_model.metadata("app: Train page"),
+                   model_id="dense-128-from-the-app")
+    return app_store
 
 
 def open_page():

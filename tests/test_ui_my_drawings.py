@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 from digit_app import drawings, jobs, personalize, store
 from digit_app.drawings import DrawingStore
 from digit_app.settings import TrainingSettings
-from digit_app.training import train
 
 PAGE = Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "my_drawings.py"
 TIMEOUT_SECONDS = 30
@@ -149,35 +148,6 @@ def test_an_empty_store_invites_drawing_or_importing(drawing_store):
 JOB_TIMEOUT_SECONDS = 90
 
 
-@pytest.fixture(scope="module")
-def tiny_model(small_mnist):
-    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
-    settings = TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500)
-    return train(settings, data=small_mnist)
-
-
-@pytest.fixture
-def app_models(tmp_path, monkeypatch, tiny_model):
-    """The app's model store in tmp_path, with the tiny model standing in for the shipped default."""
-    model_store = store.ModelStore(tmp_path / "models")
-    model_store.save(tiny_model.model, tiny_model.metadata("test fixture"), model_id=store.DEFAULT_MODEL_ID)
-    monkeypatch.setattr(store.default_store, "root", model_store.root)
-    return model_store
-
-
-@pytest.fixture
-def job_manager(monkeypatch):
-    """A fresh job manager, fine-tunes on 500 MNIST digits; stops what it started."""
-    manager = jobs.JobManager()
-    monkeypatch.setattr(jobs, "_manager", manager)
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
-    yield manager
-    job = manager.current()
-    if job is not None:
-        job.stop()
-        job.join(JOB_TIMEOUT_SECONDS)
-
-
 @pytest.fixture
 def twenty_drawings(drawing_store, small_mnist):
     for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
@@ -193,7 +163,7 @@ def run_until_the_job_ends(app):
     return app.run()
 
 
-def test_fine_tune_runs_in_the_background_and_offers_its_model(app_models, job_manager, twenty_drawings):
+def test_fine_tune_runs_in_the_background_and_offers_its_model(app_store, job_manager, twenty_drawings):
     app = run_page()
     split = twenty_drawings.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
     intro = app.markdown[0].value
@@ -219,16 +189,16 @@ def test_fine_tune_runs_in_the_background_and_offers_its_model(app_models, job_m
     assert metrics["MNIST test digits"].value == f"{figures.mnist_accuracy_after:.2%}"
     captions = [caption.value for caption in app.caption]
     assert f"Before: {figures.mnist_accuracy_before:.2%}" in captions
-    assert app_models.metadata(snapshot.model_id)["fine_tuned_from"] == store.DEFAULT_MODEL_ID
-    assert app_models.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
+    assert app_store.metadata(snapshot.model_id)["fine_tuned_from"] == store.DEFAULT_MODEL_ID
+    assert app_store.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
 
     app.button(key="use_fine_tuned").click().run()
-    assert app_models.active_id() == snapshot.model_id
+    assert app_store.active_id() == snapshot.model_id
     in_use = app.button(key="use_fine_tuned")
     assert in_use.disabled and in_use.label == "In use on the Draw page"
 
 
-def test_fine_tune_shows_progress_and_stops(app_models, job_manager, twenty_drawings, monkeypatch):
+def test_fine_tune_shows_progress_and_stops(app_store, job_manager, twenty_drawings, monkeypatch):
     monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "2000")
     # Many small batches, so that the job is still running when the page looks.
     monkeypatch.setattr(personalize, "fine_tune_settings", _slow_settings(personalize.fine_tune_settings))
@@ -261,13 +231,13 @@ def _button_keys(app):
     return [button.key for button in app.button]
 
 
-def test_fine_tune_needs_ten_drawings(app_models, job_manager, filled_store):
+def test_fine_tune_needs_ten_drawings(app_store, job_manager, filled_store):
     app = run_page()
     assert app.button(key="start_fine_tune").disabled
     assert "Needs at least 10 drawings; there are 3." in [caption.value for caption in app.caption]
 
 
-def test_no_fine_tune_while_a_training_job_runs(app_models, job_manager, twenty_drawings, small_mnist):
+def test_no_fine_tune_while_a_training_job_runs(app_store, job_manager, twenty_drawings, small_mnist):
     job_manager.start(TrainingSettings(architecture="dense-128", epochs=50, batch_size=16), data=small_mnist)
     app = run_page()
     assert "A training job is running on the Train page" in app.info[0].value

@@ -8,42 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from digit_app import jobs, store
 from digit_app.data import MnistNotFound
-from digit_app.settings import TrainingSettings
-from digit_app.training import train
 
 APP = "../streamlit_app.py"
 PAGE = "../digit_app/ui/train.py"
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
 JOB_TIMEOUT_SECONDS = 90
-
-
-@pytest.fixture(scope="module")
-def tiny_trained_model(small_mnist):
-    """dense-128 trained 1 epoch on 500 digits: a real model, made in about a second."""
-    return train(TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500), data=small_mnist)
-
-
-@pytest.fixture
-def app_store(tmp_path, monkeypatch, tiny_trained_model):
-    """The app's default store in tmp_path, holding a tiny stand-in for the shipped default model."""
-    model_store = store.ModelStore(tmp_path / "models")
-    model, metadata = tiny_trained_model.model, tiny_trained_model.metadata("test fixture")
-    model_store.save(model, metadata, model_id=store.DEFAULT_MODEL_ID)
-    monkeypatch.setattr(store.default_store, "root", model_store.root)
-    return model_store
-
-
-@pytest.fixture
-def job_manager(monkeypatch):
-    """A fresh job manager for the page, so no test sees another's job; stops what it started."""
-    manager = jobs.JobManager()
-    monkeypatch.setattr(jobs, "_manager", manager)
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
-    yield manager
-    job = manager.current()
-    if job is not None:
-        job.stop()
-        job.join(JOB_TIMEOUT_SECONDS)
 
 
 def open_page():
