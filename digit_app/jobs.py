@@ -24,6 +24,7 @@ stop and saving rules, and its snapshot also holds the before/after figures (`fi
 """
 
 import dataclasses
+import logging
 import math
 import os
 import re
@@ -47,6 +48,8 @@ _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")  # Keras colours its errors for 
 
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 TRAINING, FINE_TUNING = "training", "fine-tuning"  # the kinds of job
+
+_log = logging.getLogger(__name__)
 
 
 class JobAlreadyRunning(RuntimeError):
@@ -241,6 +244,7 @@ class TrainingJob:
         try:
             self._end(*self._work())
         except Exception as error:  # the job must end in a state the page can show, whatever failed
+            _log.exception("%s job failed", self.kind)
             message = _TERMINAL_CODES.sub("", str(error))
             what = "Fine-tuning" if self.kind == FINE_TUNING else "Training"
             self._end(FAILED, {"error": f"{what} failed: {type(error).__name__}: {message}"})
