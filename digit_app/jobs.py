@@ -124,6 +124,27 @@ class JobSnapshot:
         done = (self.epoch - 1) * self.batches_per_epoch + self.batch if self.epoch else 0
         return min(1.0, done / (self.settings.epochs * self.batches_per_epoch))
 
+    @property
+    def progress_text(self):
+        """'Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or what the job is doing."""
+        if not (self.epoch and self.phase == "Training"):
+            return f"{self.phase}…"
+        text = f"Epoch {self.epoch} of {self.settings.epochs} · batch {self.batch} of {self.batches_per_epoch}"
+        if self.seconds_left is not None:
+            text += f" · about {format_duration(self.seconds_left)} left"
+        return text
+
+
+def format_duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
 
 def confusion_matrix(true_labels, predicted_labels, num_classes=10):
     """counts[true, predicted]."""

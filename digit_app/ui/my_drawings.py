@@ -248,16 +248,7 @@ def fine_tune_progress_ui():
     snapshot = jobs.snapshot()
     if not snapshot.running:
         st.rerun()  # the whole page: the results, and the button back
-    if snapshot.epoch and snapshot.phase == "Training":
-        text = (
-            f"Epoch {snapshot.epoch} of {snapshot.settings.epochs} · "
-            f"batch {snapshot.batch} of {snapshot.batches_per_epoch}"
-        )
-        if snapshot.seconds_left is not None:
-            text += f" · about {snapshot.seconds_left:.0f} s left"
-    else:
-        text = f"{snapshot.phase}…"
-    st.progress(snapshot.fraction_done, text=text)
+    st.progress(snapshot.fraction_done, text=snapshot.progress_text)
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
     st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=jobs.stop)
 

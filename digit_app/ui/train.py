@@ -24,17 +24,6 @@ START_REFUSED_KEY = "train_page_start_refused"
 USE_FAILED_KEY = "train_page_use_failed"
 
 
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def describe_settings(settings):
     parts = [
         settings.architecture,
@@ -170,16 +159,7 @@ def live_progress():
         st.rerun()  # the whole page: results instead of progress, and Start enabled again
     st.subheader("Fine-tuning on your drawings…" if snapshot.kind == jobs.FINE_TUNING else "Training…")
     st.caption(describe_settings(snapshot.settings))
-    if snapshot.epoch and snapshot.phase == "Training":
-        text = (
-            f"Epoch {snapshot.epoch} of {snapshot.settings.epochs} · "
-            f"batch {snapshot.batch} of {snapshot.batches_per_epoch}"
-        )
-        if snapshot.seconds_left is not None:
-            text += f" · about {format_duration(snapshot.seconds_left)} left"
-    else:
-        text = f"{snapshot.phase}…"
-    st.progress(snapshot.fraction_done, text=text)
+    st.progress(snapshot.fraction_done, text=snapshot.progress_text)
 
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{snapshot.batch_loss:.3f}" if snapshot.epoch else "–")
@@ -189,7 +169,7 @@ def live_progress():
         "Validation accuracy", f"{validation[-1]:.1%}" if validation else "–",
         help="Measured at the end of each epoch on the held-out digits.",
     )
-    columns[3].metric("Elapsed", format_duration(snapshot.elapsed_seconds))
+    columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
 
     chart = live_chart(snapshot.started_at, len(snapshot.batch_points), snapshot.epochs_completed, snapshot)
     st.image(chart, width="stretch")
@@ -223,7 +203,7 @@ def result_picture(kind, job_started_at, _snapshot):
 def show_outcome_message(snapshot):
     if snapshot.state == jobs.FINISHED:
         st.success(
-            f"Finished in {format_duration(snapshot.elapsed_seconds)}. Saved as `{snapshot.model_id}`.",
+            f"Finished in {jobs.format_duration(snapshot.elapsed_seconds)}. Saved as `{snapshot.model_id}`.",
             icon=":material/check_circle:",
         )
     elif snapshot.model_id:
