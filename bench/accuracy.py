@@ -1,164 +1,275 @@
-"""How well a model reads drawings through the canvas preprocessing, against the naive path.
+"""How well a model reads digits as people draw them, and whether it says so when a drawing is no digit.
 
-    python bench/accuracy.py                       # the active model
-    python bench/accuracy.py --model default-cnn --count 2000
+    python bench/accuracy.py                              # the active model
+    python bench/accuracy.py --model default-cnn --per-form 200
+    python bench/accuracy.py --leave-one-out "7 crossed" "1 flag"   # also trains a model per form
 
-Prints:
-  (a) MNIST test accuracy through the full pipeline: each test digit scaled up onto a 280x280
-      canvas as black ink on transparent, then canvas_to_mnist, then the model;
-  (b) the same model on the raw MNIST test inputs, for reference;
-  (c) accuracy on re-drawn MNIST test digits (synthetic.redraw_as_canvas, fixed seed), per digit,
-      with the confusion rows of the 3 worst digits;
-  (d) the naive path on the same drawings (whole canvas resized to 28x28 and inverted);
-  (e) accuracy on bench/data/app_drawings.npz (canvases (N, H, W, 4) uint8, labels), if present.
-A drawing that canvas_to_mnist finds unreadable (None) counts as an error.
+None of these sets is trained on. Prints, for each set: accuracy (a drawing answered "not a
+digit" counts as wrong), per digit, and the share of digits wrongly rejected:
+  (a) MNIST test digits, raw and through the canvas pipeline (scaled up onto a 280x280 canvas,
+      then canvas_to_mnist);
+  (b) held-out drawings of the handwriting generator (its "evaluation" random stream, which no
+      training draws from), per form;
+  (c) a second renderer: MNIST test digits re-drawn along their skeletons (synthetic.redraw_as_canvas);
+  (d) digits drawn with the mouse in the real app by Playwright (bench/data/app_drawings.npz and
+      bench/data/app_forms.npz, made by bench/draw_in_app.py);
+  (e) non-digits: the generator's non-digit forms on held-out seeds, and kinds it never draws
+      (EVALUATION_ONLY below): the share answered "not a digit", per kind;
+  (f) calibration: expected calibration error of the shown confidence on the held-out canvas
+      digits of (b), (c) and (d), with and without the model's temperature, and a reliability table;
+  (g) with --leave-one-out: for each named form, a model trained without it and one trained
+      with it (same quick settings), and how each reads the form.
 """
 
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
+from digit_app import handwriting, store  # noqa: E402
+from digit_app.calibration import CALIBRATION_BINS, expected_calibration_error  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
-from digit_app.preprocess import MODEL_INPUT_SHAPE, canvas_to_mnist  # noqa: E402
-from digit_app.synthetic import CANVAS_SIZE, mnist_to_canvas, redraw_as_canvas  # noqa: E402
+from digit_app.handwriting import NOT_A_DIGIT, Form, arc, curve, line  # noqa: E402
+from digit_app.inference import NOT_A_DIGIT_ABOVE, Predictor, split_readings, temperature_of  # noqa: E402
+from digit_app.preprocess import canvas_to_mnist  # noqa: E402
+from digit_app.synthetic import mnist_to_canvas, redraw_as_canvas  # noqa: E402
 
-APP_DRAWINGS = Path(__file__).resolve().parent / "data" / "app_drawings.npz"
-BATCH_SIZE = 512
-WORST_DIGITS_SHOWN = 3
-ERROR_TILE = 84  # px per image in the --errors-png grid
+DATA = Path(__file__).resolve().parent / "data"
+APP_SETS = [DATA / "app_drawings.npz", DATA / "app_forms.npz"]
+BATCH_SIZE = 1000
+UNREADABLE = -1  # canvas_to_mnist found nothing to read
+REJECTED = NOT_A_DIGIT
+
+
+def _heart(rng):
+    dip = rng.uniform(0.15, 0.3)
+    return [np.vstack([curve((0.5, dip), (0.3, -0.2), (-0.1, 0.3), (0.5, 1.0)), curve((0.5, 1.0), (1.1, 0.3), (0.7, -0.2), (0.5, dip))])]
+
+
+def _arrow(rng):
+    tip = (1.0, 0.5 + rng.uniform(-0.05, 0.05))
+    return [line((0.0, 0.5), tip), line((0.7, 0.2), tip, (0.7, 0.8))]
+
+
+def _triangle(rng):
+    return [line((0.5, 0.0), (1.0, 1.0), (0.0, 1.0), (0.5, 0.0))]
+
+
+def _cloud(rng):
+    bumps = [arc(0.15 + 0.23 * i, 0.45, 0.13, 0.2, 180, 360) for i in range(4)]
+    return [np.vstack([*bumps, line((0.85, 0.45), (0.85, 0.75), (0.1, 0.75), (0.05, 0.45))])]
+
+
+def _letter_p(rng):
+    return [line((0.1, 1.0), (0.1, 0.0)), np.vstack([line((0.1, 0.0), (0.5, 0.0)), arc(0.5, 0.25, 0.4, 0.25, 270, 450), line((0.5, 0.5), (0.1, 0.5))])]
+
+
+def _letter_n(rng):
+    return [line((0.0, 0.3), (0.0, 1.0)), np.vstack([arc(0.5, 0.6, 0.5, 0.4, 180, 360), line((1.0, 0.6), (1.0, 1.0))])]
+
+
+# Non-digits the generator never draws: a fair test of "not a digit" on what it has not seen.
+EVALUATION_ONLY = [
+    Form("heart", NOT_A_DIGIT, 1.0, _heart),
+    Form("arrow", NOT_A_DIGIT, 1.5, _arrow),
+    Form("triangle", NOT_A_DIGIT, 1.0, _triangle),
+    Form("cloud", NOT_A_DIGIT, 1.6, _cloud),
+    Form("letter P", NOT_A_DIGIT, 0.7, _letter_p),
+    Form("letter n", NOT_A_DIGIT, 0.8, _letter_n),
+]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="model id in the store (default: the active model)")
-    parser.add_argument("--count", type=int, default=2000, help="re-drawn test digits (default 2000)")
-    parser.add_argument("--mnist-count", type=int, default=10000, help="MNIST test digits for (a) and (b) (default all 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the re-drawn set (default 0)")
-    parser.add_argument("--errors-png", help="save the misread re-drawn digits (canvas, model input, label->reading) to this PNG")
+    parser.add_argument("--per-form", type=int, default=200, help="held-out drawings per generator form (default 200)")
+    parser.add_argument("--redrawn", type=int, default=2000, help="re-drawn MNIST test digits (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the held-out drawings (default 0)")
+    parser.add_argument("--leave-one-out", nargs="*", default=[], metavar="FORM",
+                        help="forms to leave out of a quick training each, and measure (slow: two trainings per form)")
+    parser.add_argument("--leave-one-out-samples", type=int, default=20000, help="MNIST digits for those trainings")
+    parser.add_argument("--leave-one-out-epochs", type=int, default=4)
     return parser.parse_args(argv)
 
 
-def load_model(model_id):
-    from digit_app import store
+class Reader:
+    """A model's readings as the Draw page gives them: digit, confidence, answered "not a digit"."""
 
-    if model_id:
-        return model_id, store.load(model_id)
-    return store.resolve_active()
+    def __init__(self, predictor):
+        self.predictor = predictor
 
-
-def predict(model, images):
-    """Predicted digits for (N, 28, 28) float32 images; -1 where an image is None (unreadable)."""
-    readable = [i for i, image in enumerate(images) if image is not None]
-    predictions = np.full(len(images), -1)
-    if readable:
-        batch = np.stack([images[i] for i in readable]).astype(np.float32)
-        probabilities = model.predict(batch, batch_size=BATCH_SIZE, verbose=0)
-        predictions[readable] = probabilities.argmax(axis=1)
-    return predictions
-
-
-def naive_preprocess(rgba):
-    """What most canvas demos do: the whole canvas, over white, to grey, resized to 28x28, inverted."""
-    alpha = rgba[:, :, 3:].astype(np.float32) / 255
-    over_white = rgba[:, :, :3].astype(np.float32) * alpha + 255 * (1 - alpha)
-    grey = Image.fromarray(np.rint(over_white.mean(axis=2)).astype(np.uint8))
-    small = np.asarray(grey.resize(MODEL_INPUT_SHAPE[::-1], Image.Resampling.BILINEAR), dtype=np.float32)
-    return 1 - small / 255
+    def read(self, images):
+        """(readings (N,): 0-9, REJECTED, or UNREADABLE where an image is None; confidences (N,))."""
+        readings = np.full(len(images), UNREADABLE)
+        confidences = np.zeros(len(images))
+        readable = [i for i, image in enumerate(images) if image is not None]
+        if readable:
+            batch = np.stack([images[i] for i in readable]).astype(np.float32)
+            probabilities = np.concatenate([self.predictor.predict_batch(batch[i : i + BATCH_SIZE]) for i in range(0, len(batch), BATCH_SIZE)])
+            digits, not_digit = split_readings(probabilities)
+            readings[readable] = np.where(not_digit > NOT_A_DIGIT_ABOVE, REJECTED, digits.argmax(axis=1))
+            confidences[readable] = digits.max(axis=1)
+        return readings, confidences
 
 
-def timed(label, function, items):
-    start = time.perf_counter()
-    results = [function(item) for item in items]
-    seconds = time.perf_counter() - start
-    print(f"  {label}: {len(items)} in {seconds:.1f} s ({1000 * seconds / max(len(items), 1):.2f} ms each)")
-    return results
+def report(name, labels, readings):
+    """One line: accuracy, digits wrongly rejected, unreadable."""
+    accuracy = 100 * np.mean(readings == labels)
+    rejected = 100 * np.mean(readings == REJECTED)
+    print(f"  {name:<34} {len(labels):>6}  accuracy {accuracy:6.2f}%  rejected {rejected:5.2f}%  unreadable {(readings == UNREADABLE).sum()}")
+    return accuracy
 
 
-def per_digit_report(labels, pipeline, naive):
-    print(f"  {'digit':>5} {'count':>6} {'pipeline':>9} {'naive':>7} {'unreadable':>10}")
+def per_digit(labels, readings):
+    cells = []
     for digit in range(10):
         mine = labels == digit
-        if not mine.any():
-            print(f"  {digit:>5} {0:>6} {'-':>9} {'-':>7} {'-':>10}")
-            continue
-        print(
-            f"  {digit:>5} {mine.sum():>6} {100 * (pipeline[mine] == digit).mean():>8.1f}% "
-            f"{100 * (naive[mine] == digit).mean():>6.1f}% {(pipeline[mine] == -1).sum():>10}"
-        )
-    accuracies = [(pipeline[labels == digit] == digit).mean() if (labels == digit).any() else 1.0 for digit in range(10)]
-    print(f"  confusion rows of the {WORST_DIGITS_SHOWN} worst digits (columns: read as 0-9, then unreadable):")
-    for digit in np.argsort(accuracies)[:WORST_DIGITS_SHOWN]:
-        row = [(pipeline[labels == digit] == read).sum() for read in [*range(10), -1]]
-        print(f"  {digit}: " + " ".join(f"{count:>4}" for count in row) + f"   ({100 * accuracies[digit]:.1f}%)")
+        cells.append(f"{digit}: {100 * np.mean(readings[mine] == digit):.1f}" if mine.any() else f"{digit}: -")
+    print("    per digit  " + "  ".join(cells))
 
 
-def save_errors(path, canvases, inputs, labels, predictions, limit=60):
-    """A grid of misread drawings: the canvas, then the model input, titled label->reading by row order."""
-    wrong = np.flatnonzero(predictions != labels)[:limit]
-    columns = 6
-    rows = max(1, -(-len(wrong) // columns))
-    grid = Image.new("L", (columns * 2 * ERROR_TILE, rows * ERROR_TILE), 128)
-    for slot, index in enumerate(wrong):
-        alpha = canvases[index][:, :, 3:].astype(np.float32) / 255
-        shown = canvases[index][:, :, :3].mean(axis=2, keepdims=True) * alpha + 200 * (1 - alpha)
-        canvas_tile = Image.fromarray(shown[:, :, 0].astype(np.uint8)).resize((ERROR_TILE - 2, ERROR_TILE - 2))
-        image = inputs[index] if inputs[index] is not None else np.zeros(MODEL_INPUT_SHAPE)
-        input_tile = Image.fromarray((image * 255).astype(np.uint8)).resize((ERROR_TILE - 2, ERROR_TILE - 2), Image.Resampling.NEAREST)
-        x, y = (slot % columns) * 2 * ERROR_TILE, (slot // columns) * ERROR_TILE
-        grid.paste(canvas_tile, (x, y))
-        grid.paste(input_tile, (x + ERROR_TILE, y))
-    grid.save(path)
-    print(f"  saved {len(wrong)} misread drawings to {path}; in order (label->reading): "
-          + ", ".join(f"{labels[i]}->{predictions[i]}" for i in wrong))
+def images_of(canvases):
+    return [canvas_to_mnist(canvas) for canvas in canvases]
+
+
+def mnist_sets(reader, mnist):
+    print("(a) MNIST test digits")
+    raw, _ = reader.read(list(mnist.x_test.astype(np.float32) / 255))
+    report("raw 28x28", mnist.y_test, raw)
+    readings, _ = reader.read([canvas_to_mnist(mnist_to_canvas(digit)) for digit in mnist.x_test])
+    report("through the canvas pipeline", mnist.y_test, readings)
+    per_digit(mnist.y_test, readings)
+
+
+def generator_set(reader, per_form, seed):
+    print(f"(b) held-out handwriting generator drawings ({per_form} per form, seed {seed}, evaluation stream)")
+    images, labels, form_index, names = handwriting.generate(per_form, seed, handwriting.form_names("digits"), split="evaluation")
+    readings, _ = reader.read(list(images.astype(np.float32) / 255))
+    report("all forms", labels, readings)
+    per_digit(labels, readings)
+    worst = []
+    for index, name in enumerate(names):
+        mine = form_index == index
+        accuracy = np.mean(readings[mine] == labels[mine])
+        wrong = readings[mine][readings[mine] != labels[mine]]
+        common = np.bincount(np.where(wrong == UNREADABLE, 11, wrong), minlength=12).argmax() if len(wrong) else None
+        read_as = {None: "", REJECTED: ", mostly rejected", 11: ", mostly unreadable"}.get(common, f", mostly read as {common}")
+        worst.append(accuracy)
+        print(f"    {name:<22} {100 * accuracy:6.2f}%{read_as if accuracy < 1 else ''}")
+    print(f"    lowest form: {100 * min(worst):.2f}%")
+    return list(images.astype(np.float32) / 255), labels
+
+
+def redrawn_set(reader, mnist, count, seed):
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(mnist.y_test), size=min(count, len(mnist.y_test)), replace=False)
+    print(f"(c) {len(chosen)} MNIST test digits re-drawn along their skeletons (seed {seed})")
+    images = [canvas_to_mnist(redraw_as_canvas(mnist.x_test[index], rng)) for index in chosen]
+    labels = mnist.y_test[chosen]
+    readings, _ = reader.read(images)
+    report("re-drawn", labels, readings)
+    per_digit(labels, readings)
+    return images, labels
+
+
+def app_sets(reader):
+    print("(d) drawn with the mouse in the real app (Playwright)")
+    found = [path for path in APP_SETS if path.exists()]
+    if not found:
+        print("  none: run bench/draw_in_app.py")
+        return [], np.zeros(0, int)
+    all_images, all_labels = [], []
+    for path in found:
+        with np.load(path) as data:
+            canvases, labels = data["canvases"], data["labels"]
+        images = images_of(canvases)
+        report(path.name, labels, reader.read(images)[0])
+        per_digit(labels, reader.read(images)[0])
+        all_images += images
+        all_labels.append(labels)
+    return all_images, np.concatenate(all_labels)
+
+
+def non_digit_sets(reader, per_form, seed):
+    print(f"(e) drawings that are not digits ({per_form} per kind)")
+    images, labels, form_index, names = handwriting.generate(per_form, seed, handwriting.form_names("non-digits"), split="evaluation")
+    readings, _ = reader.read(list(images.astype(np.float32) / 255))
+    rates = {name: np.mean(readings[form_index == index] == REJECTED) for index, name in enumerate(names)}
+    unseen = {}
+    for form in EVALUATION_ONLY:
+        rng = np.random.default_rng([seed, 99, len(unseen)])
+        drawings = images_of(handwriting.write(form, rng) for _ in range(per_form))
+        unseen[form.name] = np.mean(reader.read(drawings)[0] == REJECTED)
+    print(f"  generator's kinds, held-out seeds: {100 * np.mean(list(rates.values())):.2f}% answered 'not a digit'")
+    print("    " + ", ".join(f"{name} {100 * rate:.0f}%" for name, rate in rates.items()))
+    print(f"  kinds never trained on: {100 * np.mean(list(unseen.values())):.2f}% answered 'not a digit'")
+    print("    " + ", ".join(f"{name} {100 * rate:.0f}%" for name, rate in unseen.items()))
+    every = [*rates.values(), *unseen.values()]
+    print(f"  all non-digits: {100 * np.mean(every):.2f}% answered 'not a digit'")
+
+
+def calibration(predictor, sets):
+    """Sets: (images, labels) pairs of held-out canvas digits."""
+    images = [image for set_images, _ in sets for image in set_images]
+    labels = np.concatenate([set_labels for _, set_labels in sets])
+    raw_readings, raw_confidences = Reader(Predictor(predictor.model, predictor.model_id, temperature=1.0)).read(images)
+    raw_shown = (raw_readings != REJECTED) & (raw_readings != UNREADABLE)
+    uncalibrated = expected_calibration_error(raw_confidences[raw_shown], raw_readings[raw_shown] == labels[raw_shown])
+    readings, confidences = Reader(predictor).read(images)
+    shown = (readings != REJECTED) & (readings != UNREADABLE)
+    correct = readings[shown] == labels[shown]
+    print(f"(f) calibration on {shown.sum()} held-out canvas digits read as digits, temperature {predictor.temperature:.2f}")
+    print(f"  expected calibration error: {100 * expected_calibration_error(confidences[shown], correct):.2f}% "
+          f"(with temperature 1: {100 * uncalibrated:.2f}%)")
+    edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+    which = np.minimum((confidences[shown] * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    print("    confidence bin     count  mean confidence  accuracy")
+    for b in range(CALIBRATION_BINS):
+        members = which == b
+        if members.sum() >= 20:
+            print(f"    {100 * edges[b]:5.1f}-{100 * edges[b + 1]:5.1f}%  {members.sum():>8}  {100 * confidences[shown][members].mean():14.1f}%  {100 * correct[members].mean():7.1f}%")
+
+
+def leave_one_out(names, samples, epochs, per_form, seed):
+    from digit_app.settings import TrainingSettings
+    from digit_app.training import train
+
+    print(f"(g) leave one form out: cnn trained on {samples} MNIST digits, {epochs} epochs, with and without the form")
+    settings = TrainingSettings(epochs=epochs, augment=True, cosine_decay=True, max_train_samples=samples)
+    with_all = Reader(_predictor(train(settings)))
+    for name in names:
+        images, labels, _, _ = handwriting.generate(per_form, seed, [name], split="evaluation")
+        images = list(images.astype(np.float32) / 255)
+        without = Reader(_predictor(train(settings, left_out_forms=(name,))))
+        print(f"  {name:<22} without it {100 * np.mean(without.read(images)[0] == labels):6.2f}%   "
+              f"with it {100 * np.mean(with_all.read(images)[0] == labels):6.2f}%")
+
+
+def _predictor(result):
+    return Predictor(result.model, temperature=result.temperature)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model_id, model = load_model(args.model)
+    model_store = store.default_store
+    model_id = args.model or model_store.active_id()
+    predictor = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
+    print(f"model: {model_id} ({predictor.model.output_shape[-1]} outputs, temperature {predictor.temperature:.2f})")
+    reader = Reader(predictor)
     mnist = load_mnist()
-    print(f"model: {model_id}")
-
-    count = min(args.mnist_count, len(mnist.y_test))
-    digits, labels = mnist.x_test[:count], mnist.y_test[:count]
-    print(f"(a) MNIST test digits through the canvas pipeline ({CANVAS_SIZE}x{CANVAS_SIZE}, black ink on transparent):")
-    inputs = timed("canvas_to_mnist", lambda digit: canvas_to_mnist(mnist_to_canvas(digit)), digits)
-    pipeline = predict(model, inputs)
-    print(f"  accuracy {100 * (pipeline == labels).mean():.2f}%  (unreadable: {(pipeline == -1).sum()})")
-    raw = predict(model, list(digits.astype(np.float32) / 255))
-    print(f"(b) raw MNIST test inputs: accuracy {100 * (raw == labels).mean():.2f}%")
-
-    rng = np.random.default_rng(args.seed)
-    chosen = rng.choice(len(mnist.y_test), size=min(args.count, len(mnist.y_test)), replace=False)
-    print(f"(c) {len(chosen)} re-drawn MNIST test digits (seed {args.seed}):")
-    canvases = timed("redraw_as_canvas", lambda index: redraw_as_canvas(mnist.x_test[index], rng), chosen)
-    labels = mnist.y_test[chosen]
-    inputs = timed("canvas_to_mnist", canvas_to_mnist, canvases)
-    pipeline = predict(model, inputs)
-    naive = predict(model, [naive_preprocess(canvas) for canvas in canvases])
-    print(f"  accuracy through canvas_to_mnist {100 * (pipeline == labels).mean():.2f}%")
-    print(f"(d) naive path (whole canvas resized to 28x28, inverted): {100 * (naive == labels).mean():.2f}%")
-    per_digit_report(labels, pipeline, naive)
-    if args.errors_png:
-        save_errors(args.errors_png, canvases, inputs, labels, pipeline)
-
-    if APP_DRAWINGS.exists():
-        with np.load(APP_DRAWINGS) as data:
-            canvases, labels = data["canvases"], data["labels"]
-        print(f"(e) {len(labels)} drawings from the app ({APP_DRAWINGS.name}):")
-        pipeline = predict(model, [canvas_to_mnist(canvas) for canvas in canvases])
-        naive = predict(model, [naive_preprocess(canvas) for canvas in canvases])
-        print(f"  accuracy through canvas_to_mnist {100 * (pipeline == labels).mean():.2f}%, naive {100 * (naive == labels).mean():.2f}%")
-        per_digit_report(labels, pipeline, naive)
-    else:
-        print(f"(e) no {APP_DRAWINGS.relative_to(Path.cwd()) if APP_DRAWINGS.is_relative_to(Path.cwd()) else APP_DRAWINGS}: skipped")
+    mnist_sets(reader, mnist)
+    generated = generator_set(reader, args.per_form, args.seed)
+    redrawn = redrawn_set(reader, mnist, args.redrawn, args.seed)
+    app = app_sets(reader)
+    non_digit_sets(reader, max(50, args.per_form // 2), args.seed)
+    calibration(predictor, [generated, redrawn, app])
+    if args.leave_one_out:
+        leave_one_out(args.leave_one_out, args.leave_one_out_samples, args.leave_one_out_epochs, args.per_form, args.seed)
 
 
 if __name__ == "__main__":

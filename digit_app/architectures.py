@@ -6,29 +6,31 @@ Keras is imported only when a model is built, so that listing the architectures 
 """
 
 DEFAULT_ARCHITECTURE = "cnn"
+DIGIT_CLASSES = 10
+WITH_NOT_A_DIGIT = 11  # the ten digits and "not a digit" (digit_app.handwriting.NOT_A_DIGIT)
 
 
-def _dense_32_64(layers):
+def _dense_32_64(layers, num_classes):
     """The first notebook's net: 784-32-64-10, trained on logits; a softmax turns them into probabilities."""
     return [
         layers.Flatten(name="flatten"),
         layers.Dense(32, activation="relu", name="dense_32"),
         layers.Dense(64, activation="relu", name="dense_64"),
-        layers.Dense(10, name="logits"),
+        layers.Dense(num_classes, name="logits"),
         layers.Softmax(name="probabilities"),
     ]
 
 
-def _dense_128(layers):
+def _dense_128(layers, num_classes):
     """The second notebook's net: 784-128-10 with a softmax output."""
     return [
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense_128"),
-        layers.Dense(10, activation="softmax", name="probabilities"),
+        layers.Dense(num_classes, activation="softmax", name="probabilities"),
     ]
 
 
-def _cnn(layers):
+def _cnn(layers, num_classes):
     """A small convolutional net chosen for accuracy per CPU second: about 10 s per MNIST
     epoch on 2 CPU cores, where the same depth with batch norm and 'same' padding took 25-100 s."""
     return [
@@ -40,7 +42,7 @@ def _cnn(layers):
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense_128"),
         layers.Dropout(0.4, name="dropout"),
-        layers.Dense(10, activation="softmax", name="probabilities"),
+        layers.Dense(num_classes, activation="softmax", name="probabilities"),
     ]
 
 
@@ -61,8 +63,9 @@ def check_architecture(name):
     return name
 
 
-def build_model(name=DEFAULT_ARCHITECTURE, seed=None):
-    """A new, uncompiled model of the named architecture.
+def build_model(name=DEFAULT_ARCHITECTURE, seed=None, num_classes=DIGIT_CLASSES):
+    """A new, uncompiled model of the named architecture, with 10 outputs (the digits) or 11
+    (the digits and "not a digit").
 
     Every layer is named here: Streamlit clears Keras' global state (its layer-name counters
     among it) after each script run, and a model built meanwhile in a training thread would
@@ -70,7 +73,9 @@ def build_model(name=DEFAULT_ARCHITECTURE, seed=None):
     import keras
 
     check_architecture(name)
+    if num_classes not in (DIGIT_CLASSES, WITH_NOT_A_DIGIT):
+        raise ValueError(f"num_classes is {num_classes!r}; expected {DIGIT_CLASSES} or {WITH_NOT_A_DIGIT}.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    stack = ARCHITECTURES[name][1](keras.layers)
+    stack = ARCHITECTURES[name][1](keras.layers, num_classes)
     return keras.Sequential([keras.Input((28, 28), name="image"), *stack], name=name)

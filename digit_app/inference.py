@@ -1,4 +1,10 @@
-"""A fast, thread-safe predictor: one model loaded once, one compiled call per drawing."""
+"""A fast, thread-safe predictor: one model loaded once, one compiled call per drawing.
+
+A model with 11 outputs also answers "not a digit" (digit_app.handwriting.NOT_A_DIGIT); one with
+10, such as the notebook nets and models saved before it existed, cannot tell and reads
+everything as a digit. Probabilities are calibrated with the temperature kept in the model's
+metadata (digit_app.calibration).
+"""
 
 import dataclasses
 
@@ -6,14 +12,21 @@ import numpy as np
 import tensorflow as tf
 
 from digit_app import store
+from digit_app.architectures import DIGIT_CLASSES
+from digit_app.calibration import with_temperature
 from digit_app.preprocess import canvas_to_mnist
+
+NOT_A_DIGIT_ABOVE = 0.5  # a drawing whose "not a digit" probability is above this is answered so
 
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-    digit: int
-    probabilities: np.ndarray  # (10,) float32, sums to 1
+    digit: int  # the likeliest digit, even when the drawing is not a digit
+    probabilities: np.ndarray  # (10,) float32, sums to 1: each digit's probability, if it is a digit
     model_input: np.ndarray  # (28, 28) float32 in [0, 1], what the model saw
+    is_digit: bool = True
+    can_tell_non_digits: bool = False  # False: the model reads everything as a digit
+    not_digit_probability: float = 0.0
 
     @property
     def confidence(self):
@@ -29,9 +42,11 @@ class Predictor:
     """Answers drawings with one model. Safe to call from many threads at once: the compiled
     function is traced once here, and calling it shares no mutable state."""
 
-    def __init__(self, model, model_id=None):
+    def __init__(self, model, model_id=None, temperature=1.0):
         self.model = model
         self.model_id = model_id
+        self.temperature = float(temperature)
+        self.can_tell_non_digits = int(model.output_shape[-1]) > DIGIT_CLASSES
         self._call = tf.function(
             lambda images: model(images, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
@@ -41,11 +56,13 @@ class Predictor:
 
     @classmethod
     def for_active_model(cls, model_store=None):
-        model_id, model = (model_store or store.default_store).resolve_active()
-        return cls(model, model_id)
+        model_store = model_store or store.default_store
+        model_id, model = model_store.resolve_active()
+        return cls(model, model_id, temperature_of(model_store, model_id))
 
     def predict_batch(self, images):
-        """Probabilities (N, 10) for images (N, 28, 28): uint8 0-255 as in MNIST, or floats in [0, 1]."""
+        """Calibrated probabilities (N, classes) for images (N, 28, 28): uint8 0-255 as in MNIST,
+        or floats in [0, 1]. Column 10, where there is one, is "not a digit"."""
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"Expected images of shape (N, 28, 28), got {images.shape}.")
@@ -55,12 +72,20 @@ class Predictor:
             images = images.astype(np.float32, copy=False)
         else:
             raise ValueError(f"Expected uint8 or float images, got dtype {images.dtype}.")
-        return self._call(tf.constant(images)).numpy()
+        probabilities = self._call(tf.constant(images)).numpy()
+        return probabilities if self.temperature == 1.0 else with_temperature(probabilities, self.temperature)
 
     def predict_image(self, model_input):
         """A Prediction for one (28, 28) float32 model input."""
-        probabilities = self.predict_batch(model_input[None])[0]
-        return Prediction(int(np.argmax(probabilities)), probabilities, model_input)
+        digit_probabilities, not_digit = split_readings(self.predict_batch(model_input[None]))
+        return Prediction(
+            digit=int(np.argmax(digit_probabilities[0])),
+            probabilities=digit_probabilities[0],
+            model_input=model_input,
+            is_digit=bool(not_digit[0] <= NOT_A_DIGIT_ABOVE),
+            can_tell_non_digits=self.can_tell_non_digits,
+            not_digit_probability=float(not_digit[0]),
+        )
 
     def predict_canvas(self, rgba):
         """A Prediction for a canvas image (H, W, 4) uint8, or None when there is nothing to read."""
@@ -68,3 +93,21 @@ class Predictor:
         if model_input is None:
             return None
         return self.predict_image(model_input)
+
+
+def temperature_of(model_store, model_id):
+    """The calibration temperature in a model's metadata; 1 (as trained) when it has none."""
+    try:
+        temperature = model_store.metadata(model_id).get("temperature", 1.0)
+    except (OSError, ValueError):
+        return 1.0
+    return float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else 1.0
+
+
+def split_readings(probabilities):
+    """(digit probabilities (N, 10), each row summing to 1; "not a digit" probabilities (N,),
+    0 for a model with 10 outputs) from predict_batch's probabilities."""
+    probabilities = np.asarray(probabilities, np.float32)
+    digits = probabilities[:, :DIGIT_CLASSES]
+    not_digit = probabilities[:, DIGIT_CLASSES] if probabilities.shape[1] > DIGIT_CLASSES else np.zeros(len(digits), np.float32)
+    return digits / np.maximum(digits.sum(axis=1, keepdims=True), 1e-12), not_digit

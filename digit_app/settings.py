@@ -25,6 +25,7 @@ class TrainingSettings:
     cosine_decay: bool = False
     seed: int = 0
     max_train_samples: int | None = None  # a subset of the training set, for quick runs and tests
+    handwriting: bool = True  # mix generated handwriting and non-digits in (digit_app.handwriting)
 
     def __post_init__(self):
         check_architecture(self.architecture)
@@ -35,6 +36,8 @@ class TrainingSettings:
             _check_int("training samples", self.max_train_samples, 20, 60000)
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
             raise ValueError(f"Learning rate must be a number above 0 and at most 1, got {self.learning_rate!r}.")
+        if not isinstance(self.handwriting, bool):
+            raise ValueError(f"Handwriting must be True or False, got {self.handwriting!r}.")
         low, high = MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION
         if not (isinstance(self.validation_fraction, (int, float)) and low <= self.validation_fraction <= high):
             raise ValueError(

@@ -55,19 +55,33 @@ def draw_strokes(strokes, size=CANVAS_SIZE, width=20, ink=BLACK, background=TRAN
         # Pillow centres a shape on pixel centres (i + 0.5): canvas point x is supersampled pixel x*S - 0.5.
         points = [(x * SUPERSAMPLE - 0.5, y * SUPERSAMPLE - 0.5) for x, y in stroke]
         if len(points) > 1:
-            pen.line(points, fill=255, width=pen_width, joint="curve")
-        # A round cap on every point: the caps and joints, and it fills the hairline seams Pillow
-        # leaves between the polygons of a wide polyline's segments.
+            pen.line(points, fill=255, width=pen_width)
+        # A round cap on every point: the round caps and joints (cheaper than Pillow's curved
+        # joints), and it fills the hairline seams between the polygons of a wide polyline's segments.
         for x, y in points:
             # Pillow's ellipse box includes its far edge: shrink it by a pixel to keep the pen's width.
             pen.ellipse([x - radius + 0.5, y - radius + 0.5, x + radius - 0.5, y + radius - 0.5], fill=255)
     coverage = coverage.resize((canvas_width, height), Image.Resampling.BOX)
-    return _composite(np.asarray(coverage, dtype=np.float32) / 255, ink, background)
+    return _composite(coverage, ink, background)
 
 
 def _composite(coverage, ink, background):
     """Ink over background (Porter-Duff 'over') as un-premultiplied RGBA uint8, as a browser
-    canvas's getImageData returns it: fully transparent pixels are (0, 0, 0, 0)."""
+    canvas's getImageData returns it: fully transparent pixels are (0, 0, 0, 0).
+
+    coverage: an 8-bit Pillow image. Opaque ink on opaque or transparent paper, the usual cases,
+    take a fast path in uint8; anything else is blended in float."""
+    ink, background = tuple(int(v) for v in ink), tuple(int(v) for v in background)
+    if ink[3] == 255 and background[3] in (0, 255):
+        if background[3] == 255:
+            paper = Image.new("RGBA", coverage.size, background)
+            return np.asarray(Image.composite(Image.new("RGBA", coverage.size, ink), paper, coverage))
+        alpha = np.asarray(coverage)
+        rgba = np.zeros(alpha.shape + (4,), np.uint8)
+        rgba[alpha > 0, :3] = ink[:3]
+        rgba[:, :, 3] = alpha
+        return rgba
+    coverage = np.asarray(coverage, dtype=np.float32) / 255
     ink = np.asarray(ink, dtype=np.float32) / 255
     background = np.asarray(background, dtype=np.float32) / 255
     ink_alpha = coverage * ink[3]

@@ -13,7 +13,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digit_app.architectures import build_model
+from digit_app import handwriting
+from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
+from digit_app.calibration import fit_temperature
 from digit_app.data import load_mnist
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
@@ -36,6 +38,8 @@ class TrainingResult:
     epochs_completed: int
     stopped_early: bool
     seconds: float
+    temperature: float = 1.0  # calibration of the model's confidence, fitted on held-out data
+    handwriting: dict | None = None  # what generated drawings were mixed in, if any
 
     def metadata(self, source):
         """What the model store keeps beside the model; `source` is the command or page that made it."""
@@ -50,6 +54,9 @@ class TrainingResult:
             "stopped_early": self.stopped_early,
             "training_seconds": round(self.seconds, 1),
             "source": source,
+            "temperature": self.temperature,
+            "classes": int(self.model.output_shape[-1]),
+            "handwriting": self.handwriting,
         }
 
 
@@ -175,6 +182,7 @@ def train(
     initial_model: keras.Model | None = None,
     extra_examples=None,
     data=None,
+    left_out_forms=(),
 ):
     """Train a model on MNIST and evaluate it on the test set, which it never trains on.
 
@@ -187,6 +195,13 @@ def train(
     - extra_examples: (images uint8 (N, 28, 28), labels, weight) added to the training set,
       each counted `weight` times an MNIST digit.
     - data: an `Mnist` to use instead of `load_mnist()`.
+    - left_out_forms: handwriting forms not to train on (to measure how well the model reads a
+      form it has never seen).
+
+    With settings.handwriting, generated drawings (digit_app.handwriting) are mixed into the
+    training and validation sets; a new model then gets an 11th output, "not a digit", and learns
+    it from generated non-digits (a model being fine-tuned keeps the outputs it has). The
+    model's confidence is calibrated on the validation set (result.temperature).
     """
     started = time.monotonic()
     mnist = data if data is not None else load_mnist()
@@ -194,6 +209,18 @@ def train(
     if settings.max_train_samples is not None:
         x, y = x[: settings.max_train_samples], y[: settings.max_train_samples]
     x_train, y_train, x_val, y_val = split_train_validation(x, y, settings.validation_fraction, settings.seed)
+    num_classes = WITH_NOT_A_DIGIT if settings.handwriting else DIGIT_CLASSES
+    if initial_model is not None:
+        num_classes = int(initial_model.output_shape[-1])
+    mix = None
+    if settings.handwriting:
+        mix = handwriting.training_mix(
+            len(x_train), settings.seed, with_non_digits=num_classes == WITH_NOT_A_DIGIT, left_out=left_out_forms
+        )
+        x_train = np.concatenate([x_train, mix.train_images])
+        y_train = np.concatenate([y_train, mix.train_labels.astype(y_train.dtype)])
+        x_val = np.concatenate([x_val, mix.validation_images])
+        y_val = np.concatenate([y_val, mix.validation_labels.astype(y_val.dtype)])
     weights = np.ones(len(x_train), np.float32)
     if extra_examples is not None:
         extra_x, extra_y, extra_weight = extra_examples
@@ -203,7 +230,7 @@ def train(
 
     keras.utils.set_random_seed(settings.seed)
     if initial_model is None:
-        model = build_model(settings.architecture)
+        model = build_model(settings.architecture, num_classes=num_classes)
     else:
         model = keras.models.clone_model(initial_model)
         model.set_weights(initial_model.get_weights())
@@ -224,6 +251,9 @@ def train(
     test_loss, test_accuracy = model.evaluate(
         to_model_input(mnist.x_test), mnist.y_test, batch_size=1024, verbose=0
     )
+    temperature = 1.0
+    if len(x_val):
+        temperature = fit_temperature(model.predict(to_model_input(x_val), batch_size=1024, verbose=0), y_val)
     return TrainingResult(
         model=model,
         settings=settings,
@@ -233,4 +263,6 @@ def train(
         epochs_completed=len(reporter.history["loss"]),
         stopped_early=stop_event is not None and stop_event.is_set(),
         seconds=time.monotonic() - started,
+        temperature=temperature,
+        handwriting=mix.description if mix is not None else None,
     )

@@ -11,7 +11,7 @@ import os
 import streamlit as st
 
 from digit_app import store
-from digit_app.inference import Predictor
+from digit_app.inference import Predictor, temperature_of
 
 CACHED_MODELS = 2  # the active model and the one before it: switching back and forth stays instant
 
@@ -21,7 +21,8 @@ def predictor(model_id, file_version):
     """The Predictor for one saved model. file_version (the file's modification time) is part of
     the key only, so that a model saved again under the same id is loaded afresh."""
     del file_version
-    loaded = Predictor(store.default_store.load(model_id), model_id)
+    model_store = store.default_store
+    loaded = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
     _spare_from_garbage_collection()
     return loaded
 
