@@ -80,6 +80,9 @@ def parse_args(argv=None):
                         help=f"random seed for reproducible runs (default {defaults.seed})")
     parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
                         help="train on only the first N training digits, for a quick try")
+    parser.add_argument("--no-handwriting", dest="handwriting", action="store_false",
+                        help="train on MNIST alone: no generated handwriting (the forms people write that "
+                        "MNIST lacks) and no 'not a digit' output")
     parser.add_argument("--include-drawings", action="store_true",
                         help="add all your saved drawings (the My drawings page; $DIGIT_APP_DRAWINGS_DB or "
                         "data/drawings.sqlite3) to the training digits, each weighted so that together they "
@@ -166,7 +169,7 @@ def main(argv=None):
         architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         augment=args.augment, cosine_decay=args.cosine_decay, seed=args.seed,
-        max_train_samples=args.max_train_samples,
+        max_train_samples=args.max_train_samples, handwriting=args.handwriting,
     )
     extra_examples, extra_metadata = None, {}
     if drawings is not None:
@@ -176,12 +179,16 @@ def main(argv=None):
         weight = extra_examples[2]
         print(f"Including {len(images)} of your drawings from {path}, each counted {weight:.1f} times "
               f"(the drawings' target share of the loss: {DRAWINGS_LOSS_SHARE:.0%})")
-    print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else ""))
+    print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else "")
+          + (" and generated handwriting" if args.handwriting else ""))
     result = train(settings, on_batch_end=_print_batch, on_epoch_end=_EpochPrinter(args.epochs),
                    extra_examples=extra_examples)
     command = "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     metadata = {**result.metadata(command.strip()), **extra_metadata}
     model_id = store.save(result.model, metadata, model_id=args.id, activate=args.activate)
+    if result.handwriting:
+        print(f"Mixed in {result.handwriting['drawings']:,} generated drawings "
+              f"({result.handwriting['non_digits']:,} of them no digit); confidence temperature {result.temperature:.2f}")
     print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
     print(f"Saved as {model_id!r} in {store.model_path(model_id)}" + (" (active)" if args.activate else ""))
 

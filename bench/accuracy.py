@@ -46,18 +46,9 @@ UNREADABLE = -1  # canvas_to_mnist found nothing to read
 REJECTED = NOT_A_DIGIT
 
 
-def _heart(rng):
-    dip = rng.uniform(0.15, 0.3)
-    return [np.vstack([curve((0.5, dip), (0.3, -0.2), (-0.1, 0.3), (0.5, 1.0)), curve((0.5, 1.0), (1.1, 0.3), (0.7, -0.2), (0.5, dip))])]
-
-
 def _arrow(rng):
     tip = (1.0, 0.5 + rng.uniform(-0.05, 0.05))
     return [line((0.0, 0.5), tip), line((0.7, 0.2), tip, (0.7, 0.8))]
-
-
-def _triangle(rng):
-    return [line((0.5, 0.0), (1.0, 1.0), (0.0, 1.0), (0.5, 0.0))]
 
 
 def _cloud(rng):
@@ -65,22 +56,31 @@ def _cloud(rng):
     return [np.vstack([*bumps, line((0.85, 0.45), (0.85, 0.75), (0.1, 0.75), (0.05, 0.45))])]
 
 
-def _letter_p(rng):
-    return [line((0.1, 1.0), (0.1, 0.0)), np.vstack([line((0.1, 0.0), (0.5, 0.0)), arc(0.5, 0.25, 0.4, 0.25, 270, 450), line((0.5, 0.5), (0.1, 0.5))])]
+def _house(rng):
+    return [line((0.0, 0.4), (0.0, 1.0), (1.0, 1.0), (1.0, 0.4), (0.0, 0.4)), line((0.0, 0.4), (0.5, 0.0), (1.0, 0.4))]
 
 
-def _letter_n(rng):
-    return [line((0.0, 0.3), (0.0, 1.0)), np.vstack([arc(0.5, 0.6, 0.5, 0.4, 180, 360), line((1.0, 0.6), (1.0, 1.0))])]
+def _sun(rng):
+    rays = [line((0.5 + 0.3 * np.cos(a), 0.5 + 0.3 * np.sin(a)), (0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a))) for a in np.radians(np.arange(0, 360, 45) + rng.uniform(0, 45))]
+    return [arc(0.5, 0.5, 0.22, 0.22, 0, 360), *rays]
+
+
+def _lightning(rng):
+    return [line((0.6, 0.0), (0.2, 0.55), (0.7, 0.45), (0.3, 1.0))]
+
+
+def _letter_u(rng):
+    return [np.vstack([line((0.0, 0.0), (0.0, 0.6)), arc(0.5, 0.6, 0.5, 0.4, 180, 0), line((1.0, 0.6), (1.0, 0.0))])]
 
 
 # Non-digits the generator never draws: a fair test of "not a digit" on what it has not seen.
 EVALUATION_ONLY = [
-    Form("heart", NOT_A_DIGIT, 1.0, _heart),
     Form("arrow", NOT_A_DIGIT, 1.5, _arrow),
-    Form("triangle", NOT_A_DIGIT, 1.0, _triangle),
     Form("cloud", NOT_A_DIGIT, 1.6, _cloud),
-    Form("letter P", NOT_A_DIGIT, 0.7, _letter_p),
-    Form("letter n", NOT_A_DIGIT, 0.8, _letter_n),
+    Form("house", NOT_A_DIGIT, 0.9, _house),
+    Form("sun", NOT_A_DIGIT, 1.0, _sun),
+    Form("lightning", NOT_A_DIGIT, 0.6, _lightning),
+    Form("letter u", NOT_A_DIGIT, 0.8, _letter_u),
 ]
 
 

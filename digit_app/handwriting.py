@@ -35,8 +35,8 @@ NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outp
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
-DRAWINGS_PER_MNIST_DIGIT = 0.5  # how many generated drawings a training adds per MNIST digit it learns from
-NON_DIGIT_SHARE = 0.25  # of the generated drawings, those that are no digit
+DRAWINGS_PER_MNIST_DIGIT = 0.6  # how many generated drawings a training adds per MNIST digit it learns from
+NON_DIGIT_SHARE = 0.3  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
@@ -382,6 +382,22 @@ def _hatching(rng):
     return [line((0.0, y), (1.0, y + lean)) for y in np.linspace(0.1, 0.9, count) - lean / 2]
 
 
+def _heart(rng):
+    dip = rng.uniform(0.15, 0.3)
+    left = curve((0.5, dip), (0.3, -0.2), (-0.1, 0.3), (0.5, 1.0))
+    right = curve((0.5, 1.0), (1.1, 0.3), (0.7, -0.2), (0.5, dip))
+    return [joined(left, right)] if rng.random() < 0.6 else [left, right[::-1]]
+
+
+def _triangle(rng):
+    apex = (rng.uniform(0.3, 0.7), 0.0)
+    return [line(apex, (1.0, 1.0), (0.0, rng.uniform(0.95, 1.05)), apex)]
+
+
+def _circled_cross(rng):
+    return [arc(0.5, 0.5, 0.5, 0.5, -90, 270), line((0.5, 0.0), (0.5, 1.0)), line((0.0, 0.5), (1.0, 0.5))]
+
+
 def _box(rng):
     return [line((0.0, 0.0), (1.0, 0.02), (0.98, 1.0), (0.02, 0.98), (0.0, 0.0)), line((0.0, 0.0), (1.0, 1.0))]
 
@@ -405,7 +421,16 @@ LETTERS = {
     "k": [[(0.0, 0.0), (0.0, 1.0)], [(0.8, 0.4), (0.0, 0.75), (0.9, 1.0)]],
     "m": [[(0.0, 1.0), (0.0, 0.3), (0.25, 0.2), (0.45, 0.35), (0.5, 1.0)], [(0.5, 0.4), (0.75, 0.2), (1.0, 0.35), (1.0, 1.0)]],
     "w": [[(0.0, 0.3), (0.25, 1.0), (0.5, 0.5), (0.75, 1.0), (1.0, 0.3)]],
+    "P": [[(0.1, 1.0), (0.1, 0.0), (0.6, 0.0), (0.95, 0.15), (0.95, 0.35), (0.6, 0.5), (0.1, 0.5)]],
+    "h": [[(0.0, 0.0), (0.0, 1.0)], [(0.0, 0.55), (0.4, 0.35), (0.85, 0.45), (0.9, 1.0)]],
+    "n": [[(0.0, 0.3), (0.0, 1.0)], [(0.0, 0.5), (0.4, 0.3), (0.9, 0.4), (0.95, 1.0)]],
+    "r": [[(0.0, 0.3), (0.05, 1.0)], [(0.02, 0.6), (0.3, 0.35), (0.8, 0.3)]],
+    "t": [[(0.4, 0.0), (0.4, 0.9), (0.55, 1.0), (0.9, 0.95)], [(0.0, 0.3), (0.9, 0.3)]],
+    "e": [[(0.05, 0.6), (0.95, 0.6), (0.85, 0.35), (0.5, 0.25), (0.1, 0.45), (0.1, 0.8), (0.5, 1.0), (0.95, 0.9)]],
 }
+
+
+LETTER_WIDTHS = {"M": 1.2, "W": 1.2, "m": 1.2, "w": 1.2, "P": 0.7, "r": 0.7, "t": 0.7}
 
 
 def _letter(rng, letter):
@@ -429,7 +454,10 @@ NON_DIGIT_FORMS = [
     Form("check mark", NOT_A_DIGIT, 1.0, _check_mark),
     Form("hatching", NOT_A_DIGIT, 1.2, _hatching),
     Form("crossed box", NOT_A_DIGIT, 1.0, _box),
-    *[Form(f"letter {letter}", NOT_A_DIGIT, 0.9 if letter not in "MWmw" else 1.2, lambda rng, letter=letter: _letter(rng, letter)) for letter in LETTERS],
+    Form("heart", NOT_A_DIGIT, 1.0, _heart),
+    Form("triangle", NOT_A_DIGIT, 1.1, _triangle),
+    Form("circled cross", NOT_A_DIGIT, 1.0, _circled_cross),
+    *[Form(f"letter {letter}", NOT_A_DIGIT, LETTER_WIDTHS.get(letter, 0.9), lambda rng, letter=letter: _letter(rng, letter)) for letter in LETTERS],
 ]
 FORMS = {form.name: form for form in DIGIT_FORMS + NON_DIGIT_FORMS}
 

@@ -22,7 +22,7 @@ NOT_A_DIGIT_ABOVE = 0.5  # a drawing whose "not a digit" probability is above th
 @dataclasses.dataclass(frozen=True)
 class Prediction:
     digit: int  # the likeliest digit, even when the drawing is not a digit
-    probabilities: np.ndarray  # (10,) float32, sums to 1: each digit's probability, if it is a digit
+    probabilities: np.ndarray  # (10,) float32: each digit's probability; with not_digit_probability they sum to 1
     model_input: np.ndarray  # (28, 28) float32 in [0, 1], what the model saw
     is_digit: bool = True
     can_tell_non_digits: bool = False  # False: the model reads everything as a digit
@@ -105,9 +105,10 @@ def temperature_of(model_store, model_id):
 
 
 def split_readings(probabilities):
-    """(digit probabilities (N, 10), each row summing to 1; "not a digit" probabilities (N,),
-    0 for a model with 10 outputs) from predict_batch's probabilities."""
+    """(digit probabilities (N, 10); "not a digit" probabilities (N,), 0 for a model with 10
+    outputs) from predict_batch's probabilities. A digit's probability is the chance that reading
+    is right, so a drawing that may be no digit shows lower confidence in any digit."""
     probabilities = np.asarray(probabilities, np.float32)
     digits = probabilities[:, :DIGIT_CLASSES]
     not_digit = probabilities[:, DIGIT_CLASSES] if probabilities.shape[1] > DIGIT_CLASSES else np.zeros(len(digits), np.float32)
-    return digits / np.maximum(digits.sum(axis=1, keepdims=True), 1e-12), not_digit
+    return digits, not_digit

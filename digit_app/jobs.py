@@ -167,7 +167,7 @@ def most_common_mistakes(matrix, count=3):
 def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
     """(confusion matrix, the most confident mistakes) of a model on the test set."""
     probabilities = model.predict(to_model_input(x_test), batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    predicted = probabilities.argmax(axis=1)
+    predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
     confidence = probabilities.max(axis=1)
     wrong = np.flatnonzero(predicted != y_test)
     # The mistakes the model was surest of are the ones worth showing: often they are odd or mislabelled digits.
@@ -178,7 +178,7 @@ def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIF
         true=_read_only(np.array(y_test)[chosen]),
         confidence=_read_only(confidence[chosen]),
     )
-    return _read_only(confusion_matrix(y_test, predicted)), mistakes
+    return _read_only(confusion_matrix(y_test, predicted, num_classes=probabilities.shape[1])), mistakes
 
 
 def _read_only(array):
@@ -364,10 +364,12 @@ class FineTuneJob(TrainingJob):
         mnist_samples=personalize.DEFAULT_MNIST_SAMPLES,
         evaluation_fraction=personalize.DEFAULT_EVALUATION_FRACTION,
         seed=0,
+        handwriting=True,
     ):
         architecture = model_store.metadata(base_model_id).get("architecture")
         settings = personalize.fine_tune_settings(
-            architecture, epochs=epochs, learning_rate=learning_rate, mnist_samples=mnist_samples, seed=seed
+            architecture, epochs=epochs, learning_rate=learning_rate, mnist_samples=mnist_samples, seed=seed,
+            handwriting=handwriting,
         )
         super().__init__(settings, model_store, data)
         self.base_model_id = base_model_id
@@ -393,6 +395,7 @@ class FineTuneJob(TrainingJob):
             mnist_samples=self.settings.max_train_samples,
             evaluation_fraction=self.evaluation_fraction,
             seed=self.settings.seed,
+            handwriting=self.settings.handwriting,
         )
         results = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
                    "fine_tune": result.figures}

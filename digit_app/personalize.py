@@ -184,6 +184,7 @@ def fine_tune_settings(
     mnist_samples=DEFAULT_MNIST_SAMPLES,
     batch_size=128,
     seed=0,
+    handwriting=True,
 ):
     """The TrainingSettings a fine-tune trains with (validated like any training's)."""
     return TrainingSettings(
@@ -196,6 +197,7 @@ def fine_tune_settings(
         cosine_decay=True,
         seed=seed,
         max_train_samples=mnist_samples,
+        handwriting=handwriting,  # generated handwriting keeps the forms people use that the drawings lack
     )
 
 
@@ -212,6 +214,7 @@ def fine_tune(
     drawings_loss_share=DRAWINGS_LOSS_SHARE,
     batch_size=128,
     seed=0,
+    handwriting=True,
     data=None,
     on_batch_end=None,
     on_epoch_end=None,
@@ -228,7 +231,7 @@ def fine_tune(
     check_enough_drawings(split)
     settings = fine_tune_settings(
         architecture or architecture_of(base_model), epochs=epochs, learning_rate=learning_rate,
-        mnist_samples=mnist_samples, batch_size=batch_size, seed=seed,
+        mnist_samples=mnist_samples, batch_size=batch_size, seed=seed, handwriting=handwriting,
     )
     mnist = data if data is not None else load_mnist()
     num_mnist = mnist_training_count(len(mnist.x_train), mnist_samples, VALIDATION_FRACTION)

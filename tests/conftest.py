@@ -5,13 +5,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from digit_app import jobs, store as store_module  # noqa: E402
+from digit_app import handwriting, jobs, store as store_module  # noqa: E402
 from digit_app.data import Mnist, load_mnist  # noqa: E402
 from digit_app.settings import TrainingSettings  # noqa: E402
 from digit_app.store import ModelStore  # noqa: E402
 from digit_app.training import train  # noqa: E402
 
 JOB_TIMEOUT_SECONDS = 90
+
+
+@pytest.fixture(scope="session", autouse=True)
+def handwriting_cache(tmp_path_factory):
+    """Generated handwriting is cached in a tmp folder for the session, never in the user's."""
+    path = tmp_path_factory.mktemp("handwriting-cache")
+    previous = os.environ.get(handwriting.CACHE_ENV_VAR)
+    os.environ[handwriting.CACHE_ENV_VAR] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(handwriting.CACHE_ENV_VAR, None)
+    else:
+        os.environ[handwriting.CACHE_ENV_VAR] = previous
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@ import concurrent.futures
 import numpy as np
 import pytest
 
-from digit_app.inference import Predictor
+from digit_app.architectures import build_model
+from digit_app.inference import Predictor, temperature_of
 from digit_app.settings import TrainingSettings
 from digit_app.synthetic import draw_strokes, mnist_to_canvas
 from digit_app.training import train
@@ -25,7 +26,9 @@ def test_a_drawing_gives_digit_probabilities_and_model_input(predictor):
     prediction = predictor.predict_canvas(draw_strokes(ONE))
     assert isinstance(prediction.digit, int) and 0 <= prediction.digit <= 9
     assert prediction.probabilities.shape == (10,)
-    assert prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    # The digits' probabilities and "not a digit" (this model has that 11th output) make up the whole.
+    assert prediction.can_tell_non_digits
+    assert prediction.probabilities.sum() + prediction.not_digit_probability == pytest.approx(1, abs=1e-5)
     assert prediction.model_input.shape == (28, 28) and prediction.model_input.dtype == np.float32
     assert prediction.confidence == prediction.probabilities.max()
     assert [d for d, _ in prediction.top(2)][0] == prediction.digit
@@ -69,3 +72,42 @@ def test_for_active_model_uses_the_store(store, predictor):
     np.testing.assert_allclose(
         active.predict_canvas(canvas).probabilities, predictor.predict_canvas(canvas).probabilities, atol=1e-6
     )
+
+
+def _model_that_always_answers(class_index, num_classes):
+    """A real Keras model whose output layer is set to answer one class whatever it sees."""
+    model = build_model("dense-128", seed=0, num_classes=num_classes)
+    kernel, bias = model.get_layer("probabilities").get_weights()
+    bias[:] = -10.0
+    bias[class_index] = 10.0
+    model.get_layer("probabilities").set_weights([kernel * 0, bias])
+    return model
+
+
+def test_a_model_with_a_not_a_digit_output_answers_it():
+    prediction = Predictor(_model_that_always_answers(10, 11)).predict_canvas(draw_strokes(ONE))
+    assert prediction.can_tell_non_digits and not prediction.is_digit
+    assert prediction.not_digit_probability > 0.99
+
+
+def test_a_ten_output_model_reads_everything_as_a_digit_and_says_it_cannot_tell():
+    prediction = Predictor(_model_that_always_answers(3, 10)).predict_canvas(draw_strokes(ONE))
+    assert prediction.is_digit and not prediction.can_tell_non_digits
+    assert prediction.digit == 3 and prediction.not_digit_probability == 0.0
+
+
+def test_the_temperature_softens_confidence_without_changing_the_reading():
+    model = _model_that_always_answers(4, 11)
+    sure = Predictor(model).predict_canvas(draw_strokes(ONE))
+    softened = Predictor(model, temperature=4.0).predict_canvas(draw_strokes(ONE))
+    assert softened.digit == sure.digit == 4
+    assert softened.confidence < sure.confidence
+
+
+def test_the_temperature_comes_from_the_metadata_and_defaults_to_one(store, tiny_trained_model):
+    store.save(tiny_trained_model.model, {"temperature": 1.7}, model_id="calibrated")
+    store.save(tiny_trained_model.model, {}, model_id="older")
+    assert temperature_of(store, "calibrated") == 1.7
+    assert temperature_of(store, "older") == 1.0
+    store.activate("calibrated")
+    assert Predictor.for_active_model(store).temperature == 1.7

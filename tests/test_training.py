@@ -1,3 +1,4 @@
+import math
 import threading
 import time
 
@@ -6,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
 from digit_app.settings import TrainingSettings
 from digit_app.training import augment_batch, split_train_validation, to_model_input, train
@@ -52,7 +54,7 @@ def test_validation_is_held_out_from_training_only(small_mnist):
 def test_training_learns_and_reports_each_batch_and_epoch(small_mnist):
     batches, epochs = [], []
     result = train(
-        TrainingSettings("dense-128", epochs=2, batch_size=100),
+        TrainingSettings("dense-128", epochs=2, batch_size=100, handwriting=False),
         data=small_mnist,
         on_batch_end=batches.append,
         on_epoch_end=lambda epoch, logs: epochs.append((epoch, logs)),
@@ -125,3 +127,30 @@ def test_new_models_survive_streamlit_clearing_the_keras_session_meanwhile():
     for model in models:
         names = [layer.name for layer in model.layers]
         assert len(set(names)) == len(names) == 9
+
+
+def test_generated_handwriting_is_mixed_in_and_gives_a_not_a_digit_output(small_mnist):
+    batches = []
+    result = train(TrainingSettings("dense-128", epochs=1, batch_size=100, max_train_samples=1000), data=small_mnist,
+                   on_batch_end=batches.append)
+    mix = result.handwriting
+    assert result.model.output_shape[-1] == 11
+    assert mix["generator_version"] == handwriting.GENERATOR_VERSION and mix["non_digits"] > 0
+    assert batches[-1]["batches"] == math.ceil((900 + mix["drawings"]) / 100)  # MNIST less validation, and the drawings
+    assert 0.5 <= result.temperature <= 8
+    metadata = result.metadata("test")
+    assert metadata["handwriting"] == mix and metadata["classes"] == 11
+    assert metadata["temperature"] == result.temperature and metadata["settings"]["handwriting"] is True
+
+
+def test_without_handwriting_a_model_has_ten_outputs_and_no_mix(small_mnist):
+    result = train(TrainingSettings("dense-128", epochs=1, max_train_samples=500, handwriting=False), data=small_mnist)
+    assert result.model.output_shape[-1] == 10 and result.handwriting is None
+    assert result.metadata("test")["classes"] == 10
+
+
+def test_fine_tuning_a_ten_output_model_keeps_its_outputs_and_learns_digits_only(small_mnist):
+    base = train(TrainingSettings("dense-128", epochs=1, max_train_samples=500, handwriting=False), data=small_mnist)
+    tuned = train(TrainingSettings("dense-128", epochs=1, max_train_samples=500), data=small_mnist, initial_model=base.model)
+    assert tuned.model.output_shape[-1] == 10
+    assert tuned.handwriting["non_digits"] == 0 and tuned.handwriting["drawings"] > 0

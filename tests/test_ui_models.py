@@ -44,7 +44,7 @@ def test_every_model_is_listed_with_its_metadata(app_store, tiny_trained_model):
     assert "made by `app: Train page`" in text and "made by `python train.py --arch dense-128`" in text
     accuracy = f"{tiny_trained_model.test_accuracy:.2%}"
     assert [metric.value for metric in at.metric if metric.label == "Test accuracy"] == [accuracy, accuracy]
-    assert {metric.value for metric in at.metric if metric.label == "Parameters"} == {"101,770"}
+    assert {metric.value for metric in at.metric if metric.label == "Parameters"} == {"101,899"}  # 784-128-11
     assert len(at.image) == 2  # the stored loss and accuracy curves of each
     assert "In use on the Draw page" in text  # the default, as nothing was activated
     assert at.button(key="activate_default-cnn").disabled

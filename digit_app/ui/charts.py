@@ -110,8 +110,9 @@ def confusion_matrix_figure(matrix, size=(4.6, 4.3)):
                 color="white" if dark else (TEXT_COLOR if count else MUTED_TEXT_COLOR),
                 fontweight="bold" if on_diagonal else "normal",
             )
-    axes.set_xticks(range(num_classes))
-    axes.set_yticks(range(num_classes))
+    labels = [str(digit) if digit < 10 else "✗" for digit in range(num_classes)]  # ✗: "not a digit"
+    axes.set_xticks(range(num_classes), labels)
+    axes.set_yticks(range(num_classes), labels)
     axes.tick_params(length=0, labelsize=FONT_SIZE, labeltop=True, labelbottom=False)
     axes.xaxis.set_label_position("top")
     axes.set_xlabel("the model read", fontsize=FONT_SIZE, color=TEXT_COLOR)

@@ -17,7 +17,7 @@ MIN_STROKE_WIDTH = 8
 MAX_STROKE_WIDTH = 40
 INK_COLOR = "#111827"
 PAPER_COLOR = "#ffffff"
-UNSURE_BELOW = 0.6  # a top probability under this is reported as a guess, with the runner-up
+UNSURE_BELOW = 0.8  # calibrated: a reading shown under 80% is wrong more than one time in five
 PIXEL_SCALE = 7  # the 28x28 model input is shown at 196x196: each pixel a visible 7x7 square
 GRID_LEVEL = 70  # grey of the lines between the enlarged pixels (0 black, 255 white)
 WINNER_COLOR = "#4f46e5"
@@ -25,6 +25,8 @@ OTHER_COLOR = "#c7d2fe"
 CHART_HEIGHT = 230
 CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
 PROMPT = "Draw a digit from 0 to 9 in the white box. The model reads it after every stroke."
+NOT_A_DIGIT = "This doesn't look like a digit."
+CANNOT_TELL = "This model reads every drawing as a digit: it cannot tell when one is not."
 HOW_IT_READS = (
     "Your drawing is cropped, scaled to fit 20×20 pixels and centred in a 28×28 image, "
     "the way the MNIST digits the model learnt from were prepared."
@@ -94,6 +96,16 @@ def model_caption(model_id):
     return f"Model: {model_id} ({details})" if details else f"Model: {model_id}"
 
 
+def unsure_text(prediction):
+    """'The model is unsure: it reads 4 (55%) or perhaps 9 (30%).', or '… perhaps it is no digit (30%).'"""
+    (first, first_probability), (second, second_probability) = prediction.top(2)
+    if prediction.not_digit_probability > second_probability:
+        alternative = f"perhaps it is no digit ({prediction.not_digit_probability:.0%})"
+    else:
+        alternative = f"perhaps {second} ({second_probability:.0%})"
+    return f"The model is unsure: it reads {first} ({first_probability:.0%}) or {alternative}."
+
+
 def _clear_canvas():
     # A new key gives a new, empty canvas component (and a fresh undo history).
     st.session_state.canvas_generation += 1
@@ -135,19 +147,26 @@ def reading_ui(prediction, canvas, model_id):
         st.info(PROMPT, icon=":material/draw:")
         st.caption(HOW_IT_READS)
         return
+    if not prediction.is_digit:
+        with st.container(horizontal=True, gap="large"):
+            st.warning(
+                f"**{NOT_A_DIGIT}** The model is {prediction.not_digit_probability:.0%} sure it is no digit. "
+                "If it is one, say which below: the model can learn from your answer.",
+                icon=":material/block:", width=300,
+            )
+            st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
+        feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
+        return
     with st.container(horizontal=True, gap="large"):
         with st.container(width=200):
             with st.container(key="reading"):
                 st.metric("Prediction", prediction.digit)
             st.metric("Confidence", f"{prediction.confidence:.1%}")
         st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
+    if not prediction.can_tell_non_digits:
+        st.caption(CANNOT_TELL)
     if prediction.confidence < UNSURE_BELOW:
-        (first, first_probability), (second, second_probability) = prediction.top(2)
-        st.warning(
-            f"The model is unsure: it reads {first} ({first_probability:.0%}) "
-            f"or perhaps {second} ({second_probability:.0%}).",
-            icon=":material/help:",
-        )
+        st.warning(unsure_text(prediction), icon=":material/help:")
     st.caption("How likely each digit is, to the model")
     st.vega_lite_chart(spec=probability_chart_spec(prediction.probabilities, prediction.digit), width="stretch")
     feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)

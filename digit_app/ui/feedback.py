@@ -51,17 +51,18 @@ def feedback_ui(prediction, rgba, model_id, after_saving):
     if message := st.session_state.pop("feedback_error", None):
         st.error(message, icon=":material/error:")
     with st.container(horizontal=True, vertical_alignment="bottom", key="feedback"):
-        st.button(
-            f"Right, it is a {prediction.digit}",
-            key="confirm_reading",
-            icon=":material/check:",
-            on_click=_keep,
-            args=(prediction.digit, prediction, rgba, model_id, after_saving),
-        )
+        if prediction.is_digit:  # a drawing answered "not a digit" has no reading to confirm
+            st.button(
+                f"Right, it is a {prediction.digit}",
+                key="confirm_reading",
+                icon=":material/check:",
+                on_click=_keep,
+                args=(prediction.digit, prediction, rgba, model_id, after_saving),
+            )
         key = "correct_reading"
         st.pills(
             "Wrong? This is a …",
-            options=[d for d in range(10) if d != prediction.digit],
+            options=[d for d in range(10) if d != prediction.digit or not prediction.is_digit],
             key=key,
             on_change=_corrected,
             args=(key, prediction, rgba, model_id, after_saving),

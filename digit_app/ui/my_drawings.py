@@ -205,7 +205,10 @@ def start_fine_tune(drawing_store, base_model_id):
     try:
         split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
         personalize.check_enough_drawings(split)
-        jobs.start_fine_tune(base_model_id, drawing_store, mnist_samples=fine_tune_mnist_samples())
+        jobs.start_fine_tune(
+            base_model_id, drawing_store, mnist_samples=fine_tune_mnist_samples(),
+            handwriting=st.session_state.get("fine_tune_handwriting", True),
+        )
     except (ValueError, DrawingStoreError, jobs.JobAlreadyRunning) as error:
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
 
@@ -233,6 +236,11 @@ def fine_tune_intro_ui(drawing_store, total):
         f"**{num_held_out}** drawings are held out (always the same ones) to check the result: you see "
         f"how well it reads them before and after, and how well it reads the {TEST_DIGITS} MNIST test digits. "
         "The new model is saved; you decide whether the Draw page uses it."
+    )
+    st.toggle(
+        "Also learn from generated handwriting", value=True, key="fine_tune_handwriting",
+        help="Mix in digits drawn by program in the forms people write (crossed 7s, flagged 1s, open 4s, "
+        "curly 9s …) and drawings that are not digits, so that learning your style does not unlearn theirs.",
     )
     enough = total >= personalize.MIN_DRAWINGS
     if not enough:

@@ -1,0 +1,89 @@
+"""The handwriting generator: deterministic, every form readable, mixed into training as promised."""
+
+import numpy as np
+import pytest
+
+from digit_app import handwriting
+from digit_app.handwriting import FORMS, NOT_A_DIGIT, form_names, generate, training_mix
+from digit_app.preprocess import canvas_to_mnist
+
+SOME_FORMS = ["1 flag", "7 crossed", "9 hooked tail", "scribble"]
+
+
+def test_the_same_seed_gives_the_same_drawings_in_one_process_or_several():
+    one, labels, forms, names = generate(3, seed=5, forms=SOME_FORMS, workers=1)
+    several, _, _, _ = generate(3, seed=5, forms=SOME_FORMS, workers=2)
+    assert np.array_equal(one, several)
+    assert names == SOME_FORMS
+    assert labels.tolist() == [1] * 3 + [7] * 3 + [9] * 3 + [NOT_A_DIGIT] * 3
+    assert forms.tolist() == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3
+
+
+def test_seeds_and_splits_are_separate_streams():
+    train, _, _, _ = generate(4, seed=5, forms=SOME_FORMS, workers=1)
+    assert not np.array_equal(train, generate(4, seed=6, forms=SOME_FORMS, workers=1)[0])
+    evaluation = generate(4, seed=5, forms=SOME_FORMS, split="evaluation", workers=1)[0]
+    assert not any(np.array_equal(a, b) for a in train for b in evaluation)
+
+
+@pytest.mark.parametrize("name", form_names())
+def test_every_form_renders_a_readable_drawing_on_a_canvas(name):
+    canvas = handwriting.write(FORMS[name], np.random.default_rng(0))
+    assert canvas.shape == (280, 280, 4) and canvas.dtype == np.uint8
+    model_input = canvas_to_mnist(canvas)
+    assert model_input is not None and model_input.max() == pytest.approx(1.0)
+
+
+def test_drawings_vary_in_place_size_pen_and_colour():
+    rng = np.random.default_rng(1)
+    canvases = [handwriting.write(FORMS["7 crossed"], rng) for _ in range(30)]
+    ink_boxes = set()
+    papers = set()
+    for canvas in canvases:
+        paper = tuple(canvas[0, 0])
+        papers.add(paper)
+        rows, columns = np.nonzero(np.any(canvas != canvas[0, 0], axis=2))
+        ink_boxes.add((rows.min() // 20, rows.max() // 20, columns.min() // 20))
+    assert len(papers) >= 4  # white, transparent and tinted papers
+    assert len(ink_boxes) >= 25  # hardly two drawings in the same place at the same size
+
+
+def test_an_unknown_form_or_split_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="Unknown handwriting forms.*7 crossed"):
+        generate(1, seed=0, forms=["7 with a hat"])
+    with pytest.raises(ValueError, match="Unknown split 'test'"):
+        generate(1, seed=0, forms=SOME_FORMS, split="test")
+
+
+def test_cached_sets_are_read_back_and_keyed_by_generator_version(tmp_path, monkeypatch):
+    monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
+    first = handwriting.cached(2, 3, SOME_FORMS)
+    files = list(tmp_path.glob("handwriting-v*.npz"))
+    assert len(files) == 1
+    again = handwriting.cached(2, 3, SOME_FORMS)
+    assert all(np.array_equal(a, b) for a, b in zip(first[:3], again[:3]))
+    monkeypatch.setattr(handwriting, "GENERATOR_VERSION", handwriting.GENERATOR_VERSION + 1)
+    handwriting.cached(2, 3, SOME_FORMS)
+    assert len(list(tmp_path.glob("handwriting-v*.npz"))) == 2
+
+
+def test_the_training_mix_holds_digits_and_non_digits_in_their_shares(tmp_path, monkeypatch):
+    monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
+    mix = training_mix(2000, seed=0)
+    expected = 2000 * handwriting.DRAWINGS_PER_MNIST_DIGIT
+    assert abs(len(mix) - expected) <= len(FORMS)  # rounded per form
+    non_digits = np.mean(mix.train_labels == NOT_A_DIGIT)
+    assert abs(non_digits - handwriting.NON_DIGIT_SHARE) < 0.05
+    assert set(np.unique(mix.train_labels)) == set(range(11))
+    assert len(mix.validation_labels) > 0
+    assert mix.description["generator_version"] == handwriting.GENERATOR_VERSION
+    assert mix.description["drawings"] == len(mix)
+
+
+def test_a_model_without_a_not_a_digit_output_gets_digits_only_and_left_out_forms_are_left_out(tmp_path, monkeypatch):
+    monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
+    sevens = [name for name in form_names("digits") if FORMS[name].label == 7]
+    mix = training_mix(1000, seed=0, with_non_digits=False, left_out=sevens)
+    assert NOT_A_DIGIT not in mix.train_labels
+    assert 7 not in mix.train_labels and 7 not in mix.validation_labels
+    assert mix.description["forms_left_out"] == sevens
