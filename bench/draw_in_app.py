@@ -1,6 +1,11 @@
 """Draw digits with the mouse in the real app, and keep the canvases as an evaluation set.
 
     python bench/draw_in_app.py [--out bench/data/app_drawings.npz] [--models-dir models]
+    python bench/draw_in_app.py --forms 4       # the handwriting generator's digit forms instead
+
+With --forms K, it draws K held-out drawings of every digit form of digit_app.handwriting (its
+"evaluation" random stream, seed FORMS_SEED, which no training draws from) with the mouse, at the
+pen width of the three below nearest to the drawing's, and saves them to bench/data/app_forms.npz.
 
 Starts `streamlit run streamlit_app.py` on a tmp copy of the models folder, opens the Draw page in
 Chromium and draws every shape below, each in two placements (size, position, slant) and with
@@ -30,6 +35,9 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.e2e import app_driver  # noqa: E402
 
 OUT = ROOT / "bench" / "data" / "app_drawings.npz"
+FORMS_OUT = ROOT / "bench" / "data" / "app_forms.npz"
+FORMS_SEED = 7
+MOUSE_STEP = 8  # px between the mouse positions sent along a generated stroke
 CANVAS_SIZE = 280
 MARGIN = 6  # px kept clear at the canvas edge
 CURVE_STEPS = 5  # points of the smoothed stroke per hand-made segment
@@ -88,7 +96,10 @@ PEN_WIDTH_SLIDER = ".st-key-stroke_width input[type=range]"
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"npz to write (default {OUT.relative_to(ROOT)})")
+    parser.add_argument("--out", type=Path, help=f"npz to write (default {OUT.relative_to(ROOT)}, "
+                        f"or {FORMS_OUT.relative_to(ROOT)} with --forms)")
+    parser.add_argument("--forms", type=int, default=0, metavar="K",
+                        help="draw K held-out drawings of each handwriting digit form instead of the shapes below")
     parser.add_argument(
         "--models-dir", type=Path, default=ROOT / "models", help="models folder to copy (default models/)"
     )
@@ -138,6 +149,34 @@ def drawings():
     return sorted(plans, key=lambda plan: PEN_WIDTHS.index(plan[3]))
 
 
+def form_drawings(per_form):
+    """(label, description, canvas strokes, pen width) for `per_form` held-out drawings of each
+    digit form of the handwriting generator, grouped by pen width."""
+    from digit_app import handwriting
+
+    plans = []
+    for name in handwriting.form_names("digits"):
+        form = handwriting.FORMS[name]
+        for index in range(per_form):
+            rng = handwriting.random_stream(name, FORMS_SEED, "evaluation", index)
+            drawing = handwriting.hand(form, rng, CANVAS_SIZE)
+            pen_width = min(PEN_WIDTHS, key=lambda width: abs(width - drawing.pen_width))
+            strokes = [_spaced(stroke) for stroke in drawing.strokes]
+            plans.append((form.label, f"{name} #{index}", strokes, pen_width))
+    return sorted(plans, key=lambda plan: PEN_WIDTHS.index(plan[3]))
+
+
+def _spaced(stroke):
+    """The stroke's points MOUSE_STEP apart or more, inside the canvas: what a mouse sends."""
+    kept = [stroke[0]]
+    for point in stroke[1:]:
+        if np.hypot(point[0] - kept[-1][0], point[1] - kept[-1][1]) >= MOUSE_STEP:
+            kept.append(point)
+    if kept[-1] != stroke[-1]:
+        kept.append(stroke[-1])
+    return [tuple(float(np.clip(value, MARGIN, CANVAS_SIZE - MARGIN)) for value in point) for point in kept]
+
+
 def set_pen_width(page, width):
     """Move the Pen width slider to `width` with the arrow keys, as a person can."""
     slider = page.locator(PEN_WIDTH_SLIDER)
@@ -168,7 +207,8 @@ def main(argv=None):
     args = parse_args(argv)
     if not (args.models_dir / "default-cnn.keras").exists():
         raise SystemExit(f"No default model in {args.models_dir}; train one or pass --models-dir.")
-    plans = drawings()
+    plans = form_drawings(args.forms) if args.forms else drawings()
+    out = args.out or (FORMS_OUT if args.forms else OUT)
     canvases, labels, descriptions, pen_widths, readings = [], [], [], [], []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="draw-in-app-") as tmp:
@@ -192,9 +232,9 @@ def main(argv=None):
                 pen_widths.append(pen_width)
                 readings.append(reading)
             browser.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        args.out,
+        out,
         canvases=np.stack(canvases).astype(np.uint8),
         labels=np.array(labels, np.uint8),
         descriptions=np.array(descriptions),
@@ -206,7 +246,7 @@ def main(argv=None):
         f"\nThe app read {correct} of {len(labels)} drawings right ({correct / len(labels):.0%}) in "
         f"{time.perf_counter() - started:.0f} s; misses by digit: {dict(sorted(misses.items())) or 'none'}."
     )
-    print(f"Saved {len(labels)} canvases {canvases[0].shape} to {args.out} ({args.out.stat().st_size / 1024:.0f} KB).")
+    print(f"Saved {len(labels)} canvases {canvases[0].shape} to {out} ({out.stat().st_size / 1024:.0f} KB).")
 
 
 if __name__ == "__main__":

@@ -28,16 +28,18 @@ from pathlib import Path
 import numpy as np
 
 from digit_app.preprocess import canvas_to_mnist
-from digit_app.synthetic import CANVAS_SIZE, draw_strokes
+from digit_app.synthetic import CANVAS_SIZE, draw_strokes, redraw_as_canvas
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outputs answer it
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
-DRAWINGS_PER_MNIST_DIGIT = 0.6  # how many generated drawings a training adds per MNIST digit it learns from
+DRAWINGS_PER_MNIST_DIGIT = 0.5  # how many generated drawings a training adds per MNIST digit it learns from
 NON_DIGIT_SHARE = 0.3  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
+REDRAWN_PER_MNIST_DIGIT = 0.15  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
+REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit_app"
@@ -190,7 +192,7 @@ def _five(rng, one_stroke=True):
 
 
 def _six(rng, closed=True):
-    loop_y = rng.uniform(0.6, 0.7)
+    loop_y = rng.uniform(0.66, 0.76)  # the loop's top well below the stem's start, or it reads as a 0
     radius_y = 1 - loop_y
     stem = curve((rng.uniform(0.6, 0.9), 0.0), (rng.uniform(0.0, 0.2), rng.uniform(0.15, 0.35)), (0.0, loop_y))
     end = -180 - rng.uniform(-20, 25) if closed else -rng.uniform(60, 120)
@@ -233,7 +235,7 @@ def _eight(rng, one_stroke=True):
 
 
 def _nine(rng, tail):
-    loop_y = rng.uniform(0.25, 0.35)
+    loop_y = rng.uniform(0.22, 0.28) if tail == "g" else rng.uniform(0.25, 0.35)
     right = rng.uniform(0.88, 1.0)
     loop = arc(0.5, loop_y, 0.48, loop_y, rng.uniform(-10, 20), -360 + rng.uniform(-15, 25))
     top = (right, loop_y)
@@ -245,9 +247,9 @@ def _nine(rng, tail):
         stem = line(top, (right - 0.05, 0.85))
         hook = arc(right - 0.2, 0.85, 0.15, 0.15, 0, rng.uniform(140, 200))
         return [joined(loop, stem, hook)]
-    # Looped like a g: down, round to the left and back up toward the loop.
-    stem = line(top, (right, 0.75))
-    under = arc(right - 0.35, 0.75, 0.35, 0.25, 0, rng.uniform(170, 230))
+    # Looped like a g: down, then round to the left below the loop, open (closed, it reads as an 8).
+    stem = line(top, (right, 0.78))
+    under = arc(right - 0.35, 0.78, 0.35, 0.22, 0, rng.uniform(140, 185))
     return [joined(loop, stem, under)]
 
 
@@ -402,7 +404,8 @@ def _box(rng):
     return [line((0.0, 0.0), (1.0, 0.02), (0.98, 1.0), (0.02, 0.98), (0.0, 0.0)), line((0.0, 0.0), (1.0, 1.0))]
 
 
-# Capital and small letters that no digit form resembles, as pen strokes.
+# Capital and small letters that no digit form resembles, as pen strokes. Not Y or h: people's open
+# 4s look like them, and a model taught they are no digits turns such 4s away.
 LETTERS = {
     "A": [[(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)], [(0.22, 0.6), (0.78, 0.6)]],
     "E": [[(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (1.0, 1.0)], [(0.0, 0.5), (0.75, 0.5)]],
@@ -417,12 +420,10 @@ LETTERS = {
     "V": [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)]],
     "W": [[(0.0, 0.0), (0.25, 1.0), (0.5, 0.3), (0.75, 1.0), (1.0, 0.0)]],
     "X": [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]],
-    "Y": [[(0.0, 0.0), (0.5, 0.5), (1.0, 0.0)], [(0.5, 0.5), (0.5, 1.0)]],
     "k": [[(0.0, 0.0), (0.0, 1.0)], [(0.8, 0.4), (0.0, 0.75), (0.9, 1.0)]],
     "m": [[(0.0, 1.0), (0.0, 0.3), (0.25, 0.2), (0.45, 0.35), (0.5, 1.0)], [(0.5, 0.4), (0.75, 0.2), (1.0, 0.35), (1.0, 1.0)]],
     "w": [[(0.0, 0.3), (0.25, 1.0), (0.5, 0.5), (0.75, 1.0), (1.0, 0.3)]],
     "P": [[(0.1, 1.0), (0.1, 0.0), (0.6, 0.0), (0.95, 0.15), (0.95, 0.35), (0.6, 0.5), (0.1, 0.5)]],
-    "h": [[(0.0, 0.0), (0.0, 1.0)], [(0.0, 0.55), (0.4, 0.35), (0.85, 0.45), (0.9, 1.0)]],
     "n": [[(0.0, 0.3), (0.0, 1.0)], [(0.0, 0.5), (0.4, 0.3), (0.9, 0.4), (0.95, 1.0)]],
     "r": [[(0.0, 0.3), (0.05, 1.0)], [(0.02, 0.6), (0.3, 0.35), (0.8, 0.3)]],
     "t": [[(0.4, 0.0), (0.4, 0.9), (0.55, 1.0), (0.9, 0.95)], [(0.0, 0.3), (0.9, 0.3)]],
@@ -538,8 +539,24 @@ def _colours(rng):
     return ink, paper
 
 
+@dataclasses.dataclass(frozen=True)
+class Handwritten:
+    """One drawing before it is rendered: what a hand does on the canvas."""
+
+    strokes: list  # polylines of (x, y) canvas pixels, in the order the pen draws them
+    pen_width: float
+    ink: tuple  # RGBA
+    paper: tuple
+
+
 def write(form, rng, size=CANVAS_SIZE):
     """One canvas (size, size, 4) uint8 of the form, as a hand would write it."""
+    drawing = hand(form, rng, size)
+    return draw_strokes(drawing.strokes, size=size, width=drawing.pen_width, ink=drawing.ink, background=drawing.paper)
+
+
+def hand(form, rng, size=CANVAS_SIZE):
+    """The strokes, pen and colours of one drawing of the form on a canvas of `size` pixels."""
     strokes = [_resample(np.asarray(stroke, np.float64)) for stroke in form.strokes(rng)]
     strokes = [_bend(_move_ends(stroke, rng), rng) if len(stroke) > 1 else stroke for stroke in strokes]
     strokes = _lift_pen(strokes, rng)
@@ -561,7 +578,7 @@ def write(form, rng, size=CANVAS_SIZE):
     offset = rng.uniform(-low, np.maximum(size - high, -low))
     ink, paper = _colours(rng)
     polylines = [[tuple(point) for point in stroke * scale + offset] for stroke in placed]
-    return draw_strokes(polylines, size=size, width=pen_width, ink=ink, background=paper)
+    return Handwritten(polylines, pen_width, ink, paper)
 
 
 def form_names(kind="all"):
@@ -570,9 +587,14 @@ def form_names(kind="all"):
     return [form.name for form in forms]
 
 
+def random_stream(form_name, seed, split, index):
+    """The random generator of drawing `index` of a form, seed and split."""
+    return np.random.default_rng([seed, SPLITS[split], index, _stable_hash(form_name)])
+
+
 def _one_drawing(form_name, seed, split, index):
     """The model input (28, 28) uint8 of drawing `index` of a seed and split, or None if unreadable."""
-    rng = np.random.default_rng([seed, SPLITS[split], index, _stable_hash(form_name)])
+    rng = random_stream(form_name, seed, split, index)
     model_input = canvas_to_mnist(write(FORMS[form_name], rng))
     return None if model_input is None else np.rint(model_input * 255).astype(np.uint8)
 
@@ -631,24 +653,67 @@ def cache_dir():
 
 def cached(per_form, seed, forms=None, split="train"):
     """generate(per_form, seed, forms, split), kept on disk under cache_dir() by generator version,
-    so that a training pays for drawing a set once. A cache that cannot be written is skipped."""
+    so that a training pays for drawing a set once."""
     names = list(forms) if forms is not None else form_names()
-    key = hashlib.sha256(repr((GENERATOR_VERSION, per_form, seed, split, names)).encode()).hexdigest()[:16]
+
+    def make():
+        images, labels, form_index, _ = generate(per_form, seed, names, split)
+        return {"images": images, "labels": labels, "forms": form_index}
+
+    stored = _from_cache((per_form, seed, split, names), make)
+    return stored["images"], stored["labels"], stored["forms"], names
+
+
+def _from_cache(key_parts, make):
+    """The arrays make() returns, kept in cache_dir() under a key of the generator version and
+    key_parts. A cache that cannot be written is skipped: the arrays are made again next time."""
+    key = hashlib.sha256(repr((GENERATOR_VERSION, *key_parts)).encode()).hexdigest()[:16]
     path = cache_dir() / f"handwriting-v{GENERATOR_VERSION}-{key}.npz"
     try:
         with np.load(path) as stored:
-            return stored["images"], stored["labels"], stored["forms"], names
+            return dict(stored)
     except (OSError, ValueError, KeyError):
         pass
-    images, labels, form_index, names = generate(per_form, seed, names, split)
+    arrays = make()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".tmp-{os.getpid()}.npz")
-        np.savez_compressed(temporary, images=images, labels=labels, forms=form_index)
+        np.savez_compressed(temporary, **arrays)
         os.replace(temporary, path)
     except OSError:
-        pass  # a read-only home: generate again next time
-    return images, labels, form_index, names
+        pass
+    return arrays
+
+
+def _redraw_chunk(arguments):
+    images, seed, start = arguments
+    drawn = []
+    for offset, image in enumerate(images):
+        rng = np.random.default_rng([seed, REDRAWN_STREAM, start + offset])
+        model_input = canvas_to_mnist(redraw_as_canvas(image, rng))
+        drawn.append(np.zeros((28, 28), np.uint8) if model_input is None else np.rint(model_input * 255).astype(np.uint8))
+    return np.array(drawn, np.uint8).reshape(-1, 28, 28)
+
+
+def redrawn_mnist(images, labels, count, seed):
+    """(images, labels): `count` of the given MNIST digits, chosen by seed, re-drawn along their
+    skeletons with a canvas pen (synthetic.redraw_as_canvas) and prepared like a drawing. Cached."""
+    chosen = np.sort(np.random.default_rng([seed, REDRAWN_STREAM]).choice(len(images), size=min(count, len(images)), replace=False))
+    fingerprint = hashlib.sha256(np.ascontiguousarray(images[chosen]).tobytes()).hexdigest()[:16]
+
+    def make():
+        chunks = [(images[chosen[start : start + 200]], seed, start) for start in range(0, len(chosen), 200)]
+        if len(chosen) >= PARALLEL_FROM:
+            with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=multiprocessing.get_context("spawn")) as pool:
+                parts = list(pool.map(_redraw_chunk, chunks))
+        else:
+            parts = [_redraw_chunk(chunk) for chunk in chunks]
+        drawn = np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.uint8)
+        return {"images": drawn, "labels": np.asarray(labels)[chosen].astype(np.uint8)}
+
+    stored = _from_cache(("redrawn", seed, fingerprint), make)
+    readable = stored["images"].reshape(len(stored["images"]), -1).max(axis=1) > 0
+    return stored["images"][readable], stored["labels"][readable]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -665,10 +730,12 @@ class TrainingMix:
         return len(self.train_labels)
 
 
-def training_mix(num_mnist, seed, with_non_digits=True, left_out=()):
-    """Generated drawings for a training on `num_mnist` MNIST digits: DRAWINGS_PER_MNIST_DIGIT as
-    many, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer "not a
-    digit"), spread evenly over the forms, less the forms named in `left_out`."""
+def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_out=()):
+    """Generated drawings for a training on these MNIST digits: DRAWINGS_PER_MNIST_DIGIT as many
+    drawn in the forms, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer
+    "not a digit"), spread evenly over the forms, less the forms named in `left_out`; and
+    REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons."""
+    num_mnist = len(mnist_labels)
     unknown = [name for name in left_out if name not in FORMS]
     if unknown:
         raise ValueError(f"Unknown handwriting forms {unknown}; choose from: {', '.join(FORMS)}.")
@@ -683,12 +750,14 @@ def training_mix(num_mnist, seed, with_non_digits=True, left_out=()):
         for split, amount in (("train", per_form), ("validation", max(1, round(per_form * VALIDATION_SHARE)))):
             images, labels, _, _ = cached(amount, seed, names, split)
             parts[split].append((images, labels))
+    parts["train"].append(redrawn_mnist(mnist_images, mnist_labels, round(num_mnist * REDRAWN_PER_MNIST_DIGIT), seed))
     train_images, train_labels = (np.concatenate(arrays) for arrays in zip(*parts["train"]))
     validation_images, validation_labels = (np.concatenate(arrays) for arrays in zip(*parts["validation"]))
     description = {
         "generator_version": GENERATOR_VERSION,
         "drawings": int(len(train_labels)),
         "non_digits": int(np.sum(train_labels == NOT_A_DIGIT)),
+        "mnist_redrawn": int(len(parts["train"][-1][1])),
         "share_of_training_set": round(len(train_labels) / (len(train_labels) + num_mnist), 4),
         "forms_left_out": list(left_out),
     }

@@ -215,7 +215,7 @@ def train(
     mix = None
     if settings.handwriting:
         mix = handwriting.training_mix(
-            len(x_train), settings.seed, with_non_digits=num_classes == WITH_NOT_A_DIGIT, left_out=left_out_forms
+            x_train, y_train, settings.seed, with_non_digits=num_classes == WITH_NOT_A_DIGIT, left_out=left_out_forms
         )
         x_train = np.concatenate([x_train, mix.train_images])
         y_train = np.concatenate([y_train, mix.train_labels.astype(y_train.dtype)])

@@ -67,12 +67,14 @@ def test_cached_sets_are_read_back_and_keyed_by_generator_version(tmp_path, monk
     assert len(list(tmp_path.glob("handwriting-v*.npz"))) == 2
 
 
-def test_the_training_mix_holds_digits_and_non_digits_in_their_shares(tmp_path, monkeypatch):
+def test_the_training_mix_holds_digits_non_digits_and_redrawn_mnist_in_their_shares(tmp_path, monkeypatch, small_mnist):
     monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
-    mix = training_mix(2000, seed=0)
+    mix = training_mix(small_mnist.x_train, small_mnist.y_train, seed=0)
+    redrawn = mix.description["mnist_redrawn"]
+    assert redrawn == pytest.approx(2000 * handwriting.REDRAWN_PER_MNIST_DIGIT, abs=3)
     expected = 2000 * handwriting.DRAWINGS_PER_MNIST_DIGIT
-    assert abs(len(mix) - expected) <= len(FORMS)  # rounded per form
-    non_digits = np.mean(mix.train_labels == NOT_A_DIGIT)
+    assert abs(len(mix) - redrawn - expected) <= len(FORMS)  # rounded per form
+    non_digits = np.sum(mix.train_labels == NOT_A_DIGIT) / (len(mix) - redrawn)
     assert abs(non_digits - handwriting.NON_DIGIT_SHARE) < 0.05
     assert set(np.unique(mix.train_labels)) == set(range(11))
     assert len(mix.validation_labels) > 0
@@ -80,10 +82,12 @@ def test_the_training_mix_holds_digits_and_non_digits_in_their_shares(tmp_path, 
     assert mix.description["drawings"] == len(mix)
 
 
-def test_a_model_without_a_not_a_digit_output_gets_digits_only_and_left_out_forms_are_left_out(tmp_path, monkeypatch):
+def test_a_model_without_a_not_a_digit_output_gets_digits_only_and_left_out_forms_are_left_out(tmp_path, monkeypatch, small_mnist):
     monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
     sevens = [name for name in form_names("digits") if FORMS[name].label == 7]
-    mix = training_mix(1000, seed=0, with_non_digits=False, left_out=sevens)
+    not_seven = small_mnist.y_train[:1000] != 7
+    mix = training_mix(small_mnist.x_train[:1000][not_seven], small_mnist.y_train[:1000][not_seven], seed=0,
+                       with_non_digits=False, left_out=sevens)
     assert NOT_A_DIGIT not in mix.train_labels
     assert 7 not in mix.train_labels and 7 not in mix.validation_labels
     assert mix.description["forms_left_out"] == sevens

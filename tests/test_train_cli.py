@@ -59,6 +59,18 @@ def test_a_short_run_trains_saves_and_activates(tmp_path):
     assert meta["source"].startswith("python train.py --arch dense-128 --epochs 1")
     assert meta["architecture"] == "dense-128" and len(meta["history"]["val_loss"]) == 1
     assert json.loads((models / "active.json").read_text()) == {"id": "quick"}
+    # Generated handwriting is on by default: the model can answer "not a digit" and is calibrated.
+    assert "generated drawings" in result.stdout
+    assert meta["classes"] == 11 and meta["handwriting"]["drawings"] > 0 and meta["temperature"] > 0
+
+
+def test_no_handwriting_trains_on_mnist_alone(tmp_path):
+    models = tmp_path / "models"
+    result = run_cli("--arch", "dense-128", "--epochs", "1", "--max-train-samples", "500", "--no-handwriting",
+                     "--id", "plain", models_dir=models)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((models / "plain.json").read_text())
+    assert meta["classes"] == 10 and meta["handwriting"] is None and meta["settings"]["handwriting"] is False
 
 
 def test_include_drawings_without_drawings_says_so_and_trains_nothing(tmp_path):
