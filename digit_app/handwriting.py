@@ -30,7 +30,7 @@ import numpy as np
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.synthetic import CANVAS_SIZE, draw_strokes, redraw_as_canvas
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outputs answer it
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
@@ -51,6 +51,7 @@ WIDTH_JITTER = (0.8, 1.25)  # times the form's width-to-height ratio
 HEIGHT_FRACTION_RANGE = (0.3, 0.92)  # of the canvas
 PEN_WIDTHS = (8, 40)  # the Draw page's pen slider; most drawings use the middle of it
 PEN_WIDTH_MODE = 18
+MAX_PEN_TO_HEIGHT = 0.22  # a wider pen on a small drawing makes a blob that no one could read
 # Variation along strokes, in units of the drawing's height.
 BEND = 0.03  # smooth displacement of a stroke (a hand is not a ruler)
 TREMOR = 0.004
@@ -122,7 +123,7 @@ def _one(rng, flag=False, base=False):
     stem = line((0.5, 0.0), (0.5 + rng.uniform(-0.05, 0.05), 1.0))
     if not flag:
         return [stem]
-    flag_x, flag_y = rng.uniform(0.0, 0.2), rng.uniform(0.12, 0.4)
+    flag_x, flag_y = rng.uniform(0.0, 0.3), rng.uniform(0.05, 0.5)  # short and flat to long and steep
     if rng.random() < 0.5:
         flag_stroke = line((flag_x, flag_y), (0.5, 0.0))
     else:  # a curved flag
@@ -162,15 +163,16 @@ def _three(rng, flat=False):
 
 
 def _four(rng, style):
-    bar_y = rng.uniform(0.55, 0.7)
-    stem_x = rng.uniform(0.6, 0.78)
+    bar_y = rng.uniform(0.45, 0.72)
+    stem_x = rng.uniform(0.55, 0.8)
     bar_end = rng.uniform(0.9, 1.05)
     if style == "closed":
         top = (stem_x + rng.uniform(-0.05, 0.02), 0.0)
         if rng.random() < 0.5:
             return [line(top, (0.0, bar_y), (bar_end, bar_y)), line((stem_x, rng.uniform(0.0, 0.25)), (stem_x, 1.0))]
         return [line((stem_x, 1.0), top, (0.0, bar_y), (bar_end, bar_y))]
-    left = line((rng.uniform(0.05, 0.25), 0.0), (0.0, bar_y))
+    left_top = (rng.uniform(0.0, 0.35), rng.uniform(0.0, 0.2))
+    left = line(left_top, (0.0, bar_y)) if rng.random() < 0.6 else curve(left_top, (-0.05, bar_y * 0.7), (0.05, bar_y))
     if style == "two strokes":
         return [joined(left, line((0.0, bar_y), (bar_end, bar_y))), line((stem_x, rng.uniform(-0.05, 0.2)), (stem_x, 1.0))]
     # Open, in one stroke: down, across to the stem, up it and back down.
@@ -201,12 +203,14 @@ def _six(rng, closed=True):
 
 
 def _seven(rng, style):
-    top_y = rng.uniform(-0.03, 0.03)
-    foot = (rng.uniform(0.2, 0.5), 1.0)
+    top_y = rng.uniform(-0.08, 0.08)
+    foot = (rng.uniform(0.1, 0.55), 1.0)
     start = (0.0, rng.uniform(-0.03, 0.05))
     if style == "hooked top":
         start = (rng.uniform(-0.02, 0.05), rng.uniform(0.12, 0.25))
         top = joined(line(start, (0.02, 0.0)), line((0.02, 0.0), (1.0, top_y)))
+    elif rng.random() < 0.3:  # a wavy top bar
+        top = curve(start, (0.35, rng.uniform(-0.12, 0.08)), (0.65, rng.uniform(-0.08, 0.12)), (1.0, top_y))
     else:
         top = line(start, (1.0, top_y))
     if style == "curved stem":
@@ -215,9 +219,10 @@ def _seven(rng, style):
         stem = line((1.0, top_y), foot)
     strokes = [joined(top, stem)]
     if style == "crossed":
-        bar_y = rng.uniform(0.42, 0.58)
+        bar_y = rng.uniform(0.35, 0.68)
         across = 1.0 - (1.0 - foot[0]) * bar_y  # where the stem is at that height
-        strokes.append(line((across - rng.uniform(0.2, 0.4), bar_y), (across + rng.uniform(0.2, 0.4), bar_y + rng.uniform(-0.04, 0.04))))
+        bar = line((across - rng.uniform(0.12, 0.45), bar_y), (across + rng.uniform(0.12, 0.45), bar_y + rng.uniform(-0.08, 0.08)))
+        strokes.append(bar if rng.random() < 0.8 else bar[::-1])
     return strokes
 
 
@@ -235,17 +240,20 @@ def _eight(rng, one_stroke=True):
 
 
 def _nine(rng, tail):
-    loop_y = rng.uniform(0.22, 0.28) if tail == "g" else rng.uniform(0.25, 0.35)
-    right = rng.uniform(0.88, 1.0)
-    loop = arc(0.5, loop_y, 0.48, loop_y, rng.uniform(-10, 20), -360 + rng.uniform(-15, 25))
+    loop_y = rng.uniform(0.22, 0.28) if tail == "g" else rng.uniform(0.22, 0.4)
+    right = rng.uniform(0.85, 1.0)
+    width = rng.uniform(0.35, 0.5)  # round or narrow loops
+    loop = arc(right - width, loop_y, width, loop_y, rng.uniform(-10, 20), -360 + rng.uniform(-15, 25))
     top = (right, loop_y)
     if tail == "straight":
         return [joined(loop, line(top, (right - rng.uniform(0.0, 0.15), 1.0)))]
     if tail == "curved":
-        return [joined(loop, curve(top, (right + 0.02, 0.75), (rng.uniform(0.3, 0.6), 1.0)))]
+        bow = rng.uniform(-0.05, 0.15)
+        return [joined(loop, curve(top, (right + bow, 0.7), (rng.uniform(0.05, 0.6), rng.uniform(0.9, 1.02))))]
     if tail == "hooked":
-        stem = line(top, (right - 0.05, 0.85))
-        hook = arc(right - 0.2, 0.85, 0.15, 0.15, 0, rng.uniform(140, 200))
+        size = rng.uniform(0.1, 0.25)
+        stem = line(top, (right - 0.05, 1.0 - size))
+        hook = arc(right - 0.05 - size, 1.0 - size, size, size, 0, rng.uniform(120, 210))
         return [joined(loop, stem, hook)]
     # Looped like a g: down, then round to the left below the loop, open (closed, it reads as an 8).
     stem = line(top, (right, 0.78))
@@ -569,8 +577,8 @@ def hand(form, rng, size=CANVAS_SIZE):
     placed = [(stroke - 0.5) @ matrix.T for stroke in strokes]
     every = np.vstack(placed)
     extent = every.max(axis=0) - every.min(axis=0)
-    pen_width = _pen_width(rng) * size / CANVAS_SIZE
     height = rng.uniform(*HEIGHT_FRACTION_RANGE) * size
+    pen_width = min(_pen_width(rng) * size / CANVAS_SIZE, MAX_PEN_TO_HEIGHT * height)
     scale = (height - pen_width) / max(extent[1], 0.05)
     scale = min(scale, (size - pen_width - 2) / max(extent[0], 0.05))  # a wide drawing must fit across
     low = every.min(axis=0) * scale - pen_width / 2
@@ -636,8 +644,7 @@ def generate(per_form, seed, forms=None, split="train", workers=None):
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if per_form * len(names) >= PARALLEL_FROM else 1
     if workers > 1 and len(chunks) > 1:
-        # Spawned, not forked: the parent may hold TensorFlow's threads, which a fork can deadlock.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with _pool(workers) as pool:
             parts = list(pool.map(_generate_chunk, chunks))
     else:
         parts = [_generate_chunk(chunk) for chunk in chunks]
@@ -645,6 +652,13 @@ def generate(per_form, seed, forms=None, split="train", workers=None):
     form_index = np.repeat(np.arange(len(names)), per_form)
     labels = np.array([FORMS[name].label for name in names], np.uint8)[form_index]
     return images, labels, form_index, names
+
+
+def _pool(workers):
+    """Worker processes for drawing. Forked: a spawned worker re-imports the caller's main script,
+    which fails in one without a __main__ guard. The workers use numpy and Pillow only, never
+    TensorFlow, so the threads TensorFlow may have in the parent do not matter to them."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def cache_dir():
@@ -704,7 +718,7 @@ def redrawn_mnist(images, labels, count, seed):
     def make():
         chunks = [(images[chosen[start : start + 200]], seed, start) for start in range(0, len(chosen), 200)]
         if len(chosen) >= PARALLEL_FROM:
-            with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=multiprocessing.get_context("spawn")) as pool:
+            with _pool(min(os.cpu_count() or 1, 4)) as pool:
                 parts = list(pool.map(_redraw_chunk, chunks))
         else:
             parts = [_redraw_chunk(chunk) for chunk in chunks]
