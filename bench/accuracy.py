@@ -35,7 +35,7 @@ from digit_app import handwriting, store  # noqa: E402
 from digit_app.calibration import CALIBRATION_BINS, expected_calibration_error  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
 from digit_app.handwriting import NOT_A_DIGIT, Form, arc, curve, line  # noqa: E402
-from digit_app.inference import NOT_A_DIGIT_ABOVE, Predictor, split_readings, temperature_of  # noqa: E402
+from digit_app.inference import Predictor, readings as read_probabilities, split_readings, temperature_of  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
 from digit_app.synthetic import mnist_to_canvas, redraw_as_canvas  # noqa: E402
 
@@ -111,8 +111,8 @@ class Reader:
         if readable:
             batch = np.stack([images[i] for i in readable]).astype(np.float32)
             probabilities = np.concatenate([self.predictor.predict_batch(batch[i : i + BATCH_SIZE]) for i in range(0, len(batch), BATCH_SIZE)])
-            digits, not_digit = split_readings(probabilities)
-            readings[readable] = np.where(not_digit > NOT_A_DIGIT_ABOVE, REJECTED, digits.argmax(axis=1))
+            digits, _ = split_readings(probabilities)
+            readings[readable] = read_probabilities(probabilities)
             confidences[readable] = digits.max(axis=1)
         return readings, confidences
 

@@ -35,7 +35,7 @@ NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outp
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
-DRAWINGS_PER_MNIST_DIGIT = 0.5  # how many generated drawings a training adds per MNIST digit it learns from
+DRAWINGS_PER_MNIST_DIGIT = 0.4  # how many generated drawings a training adds per MNIST digit it learns from
 NON_DIGIT_SHARE = 0.3  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 REDRAWN_PER_MNIST_DIGIT = 0.15  # MNIST training digits re-drawn with a canvas pen, per MNIST digit

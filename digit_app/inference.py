@@ -16,7 +16,10 @@ from digit_app.architectures import DIGIT_CLASSES
 from digit_app.calibration import with_temperature
 from digit_app.preprocess import canvas_to_mnist
 
-NOT_A_DIGIT_ABOVE = 0.5  # a drawing whose "not a digit" probability is above this is answered so
+# A drawing is answered "not a digit" when that (calibrated) probability is above this. Chosen on
+# the validation sets of the shipped default: from 0.5 to 0.7, MNIST validation digits wrongly
+# turned away fell from 10 to 4 of 6,000, and generated non-digits turned away from 98.2% to 97.8%.
+NOT_A_DIGIT_ABOVE = 0.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +105,13 @@ def temperature_of(model_store, model_id):
     except (OSError, ValueError):
         return 1.0
     return float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else 1.0
+
+
+def readings(probabilities):
+    """What the Draw page reads for each row of predict_batch's probabilities: the likeliest
+    digit, or NOT_A_DIGIT (10) where the "not a digit" probability is above NOT_A_DIGIT_ABOVE."""
+    digits, not_digit = split_readings(probabilities)
+    return np.where(not_digit > NOT_A_DIGIT_ABOVE, DIGIT_CLASSES, digits.argmax(axis=1))
 
 
 def split_readings(probabilities):
