@@ -149,11 +149,12 @@ def reading_ui(prediction, canvas, model_id):
         return
     if not prediction.is_digit:
         with st.container(horizontal=True, gap="large"):
-            st.warning(
-                f"**{NOT_A_DIGIT}** The model is {prediction.not_digit_probability:.0%} sure it is no digit. "
-                "If it is one, say which below: the model can learn from your answer.",
-                icon=":material/block:", width=300,
-            )
+            with st.container(width=300):
+                st.warning(
+                    f"**{NOT_A_DIGIT}** The model is {prediction.not_digit_probability:.0%} sure it is no digit. "
+                    "If it is one, say which below: the model can learn from your answer.",
+                    icon=":material/block:",
+                )
             st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
         feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
         return
