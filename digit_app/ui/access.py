@@ -98,7 +98,7 @@ def _visitor_id():
     if visitor_id := st.session_state.get(_SESSION_VISITOR_KEY):
         return visitor_id
     visitor_id = st.context.cookies.get(VISITOR_COOKIE, "")
-    if not _VISITOR_ID_PATTERN.fullmatch(visitor_id):
+    if not (isinstance(visitor_id, str) and _VISITOR_ID_PATTERN.fullmatch(visitor_id)):
         visitor_id = uuid.uuid4().hex
         _queue_cookie(VISITOR_COOKIE, visitor_id)
     st.session_state[_SESSION_VISITOR_KEY] = visitor_id

@@ -1,15 +1,16 @@
 """The Draw page: draw a digit and see the active model's reading after every stroke.
 
-Each stroke reruns this script, so a rerun does only what the reading needs: the model comes from
-the shared cache, the chart is a small Vega-Lite spec (no plotting library), and the model's input
-is enlarged with numpy.
+Each stroke reruns only the drawing area (an st.fragment: the canvas and the reading), not the
+app's navigation and sidebar, and that rerun does only what the reading needs: the model comes
+from the shared cache, the chart is a small Vega-Lite spec (no plotting library), and the model's
+input is enlarged with numpy.
 """
 
 import numpy as np
 import streamlit as st
 
 from digit_app import store
-from digit_app.ui import feedback, resources
+from digit_app.ui import access, feedback, resources
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
 DEFAULT_STROKE_WIDTH = 20
@@ -169,13 +170,30 @@ def reading_ui(prediction, canvas, model_id):
         st.warning(unsure_text(prediction), icon=":material/help:")
     st.caption("How likely each digit is, to the model")
     st.vega_lite_chart(spec=probability_chart_spec(prediction.probabilities, prediction.digit), width="stretch")
-    feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
+    if access.current_role().may_write:
+        feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
+    else:
+        st.caption(access.READ_ONLY + " Your drawings are not kept.")
 
 
-def show_page():
-    st.html(PAGE_STYLE)
-    st.title("Draw a digit")
-    predictor, load_warning = resources.active_predictor()
+def broken_default_ui(error):
+    """The page when not even the shipped default model can be loaded: what is wrong, and the fix."""
+    st.error(
+        f"The Draw page cannot read digits: the shipped default model cannot be loaded.\n\n{error}\n\n"
+        f"Restore it with `git checkout models/` in the app's folder ({store.default_store.root.parent}), "
+        "or train a new one with `python train.py --id default-cnn`; then reload this page.",
+        icon=":material/error:",
+    )
+
+
+@st.fragment
+def drawing_area():
+    """The part of the page a stroke changes: rerun alone after each stroke."""
+    try:
+        predictor, load_warning = resources.active_predictor()  # on each stroke: a model put in use is used at once
+    except store.ModelLoadError as error:
+        broken_default_ui(error)
+        return
     st.caption(model_caption(predictor.model_id))
     if load_warning:
         st.warning(load_warning, icon=":material/warning:")
@@ -186,6 +204,12 @@ def show_page():
         with st.container():
             prediction = None if canvas is None else predictor.predict_canvas(canvas)
             reading_ui(prediction, canvas, predictor.model_id)
+
+
+def show_page():
+    st.html(PAGE_STYLE)
+    st.title("Draw a digit")
+    drawing_area()
 
 
 # Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
