@@ -83,6 +83,15 @@ def probability_chart_spec(probabilities, digit):
     return {"data": {"values": values}, "height": CHART_HEIGHT, "layer": [bars, labels]}
 
 
+def with_data_in_layers(spec):
+    """The same chart with its data inside each layer. Streamlit turns top-level data into an
+    Arrow table through pandas, about 3 ms a stroke for ten bars; data inside the layers goes as
+    it is, in the spec's JSON."""
+    spec = dict(spec)
+    data = spec.pop("data")
+    return {**spec, "layer": [{**layer, "data": data} for layer in spec["layer"]]}
+
+
 def model_caption(model_id):
     """'Model: default-cnn (cnn, 99.5% on MNIST test)', from the model's metadata."""
     try:
@@ -169,7 +178,8 @@ def reading_ui(prediction, canvas, model_id):
     if prediction.confidence < UNSURE_BELOW:
         st.warning(unsure_text(prediction), icon=":material/help:")
     st.caption("How likely each digit is, to the model")
-    st.vega_lite_chart(spec=probability_chart_spec(prediction.probabilities, prediction.digit), width="stretch")
+    spec = probability_chart_spec(prediction.probabilities, prediction.digit)
+    st.vega_lite_chart(spec=with_data_in_layers(spec), width="stretch")
     if access.current_role().may_write:
         feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
     else:
