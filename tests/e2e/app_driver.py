@@ -181,12 +181,25 @@ _run_counters = weakref.WeakKeyDictionary()
 
 
 def open_app(browser, url, path=""):
-    """A new page at url/path, its first script run finished."""
-    page = browser.new_page(viewport=VIEWPORT)
+    """A new page at url/path, its first script run finished. browser: a Browser (each page
+    its own new session, without cookies) or a BrowserContext (its pages share its cookies)."""
+    page = browser.new_page(viewport=VIEWPORT) if hasattr(browser, "new_context") else browser.new_page()
     _run_counters[page] = RunCounter(page)
     page.goto(f"{url}/{path}")
     wait_for_runs(page, after=0)
     return page
+
+
+def wait_for_cookie(page, name, timeout_ms=READING_TIMEOUT_MS):
+    """Wait until the page's browser context holds a cookie called name; return its value."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        for cookie in page.context.cookies():
+            if cookie["name"] == name:
+                return cookie["value"]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"No cookie {name!r} was set on {page.url} within {timeout_ms} ms.")
+        page.wait_for_timeout(POLL_MS)
 
 
 def finished_runs(page):
