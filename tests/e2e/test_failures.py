@@ -121,6 +121,7 @@ def test_a_model_that_cannot_load_is_never_shown_in_use(host, app_url, models_di
         ("epochs", "-3", "Epochs must be a whole number from 1 to 50, got -3."),
         ("learning_rate", "1e9", "Learning rate must be a number above 0 and at most 1, got 1000000000.0."),
     ],
+    ids=["epochs-100000", "epochs-minus-3", "learning-rate-1e9"],
 )
 def test_the_train_page_refuses_values_outside_the_limits(host, app_url, key, value, message, screenshot):
     page = app_driver.open_app(host, app_url, "train")
@@ -151,6 +152,7 @@ def badly_set_app(tmp_path_factory):
         ("", "DIGIT_APP_TRAIN_LIMIT='abc': expected a whole number of training digits from 20 to 60000; fix or unset it."),
         ("my_drawings", "DIGIT_APP_MODELS is set but empty: set it to a models folder, or unset it to use the default."),
     ],
+    ids=["train-limit-on-draw-page", "empty-models-on-my-drawings"],
 )
 def test_bad_settings_stop_the_app_with_one_line_per_problem(browser, badly_set_app, path, line, screenshot):
     page = app_driver.open_app(browser, badly_set_app.url, path)
