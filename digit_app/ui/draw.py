@@ -165,7 +165,7 @@ def reading_ui(prediction, canvas, model_id):
                 icon=":material/block:", width=300,
             )
             st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
-        feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
+        keep_ui(prediction, canvas, model_id)
         return
     with st.container(horizontal=True, gap="large"):
         with st.container(width=200):
@@ -180,6 +180,11 @@ def reading_ui(prediction, canvas, model_id):
     st.caption("How likely each digit is, to the model")
     spec = probability_chart_spec(prediction.probabilities, prediction.digit)
     st.vega_lite_chart(spec=with_data_in_layers(spec), width="stretch")
+    keep_ui(prediction, canvas, model_id)
+
+
+def keep_ui(prediction, canvas, model_id):
+    """The buttons that keep the drawing, unless the host has made the app read-only for visitors."""
     if access.current_role().may_write:
         feedback.feedback_ui(prediction, canvas, model_id, after_saving=_clear_canvas)
     else:
