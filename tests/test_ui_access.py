@@ -46,3 +46,16 @@ def test_a_visitor_cannot_change_models(served_to_others, app_store, tiny_traine
     assert "Only the host can choose the model in use or delete models." in [info.value for info in app.info]
     assert app.button(key="delete_another").disabled and app.button(key="activate_another").disabled
     assert app_store.exists("another") and app_store.active_id() == "default-cnn"
+
+
+def test_the_host_password_makes_a_visitor_the_host(monkeypatch, app_store):
+    monkeypatch.setattr(access, "SETTINGS", serving.ServingSettings(shared=True))
+    app = AppTest.from_file(str(UI.parent.parent / "streamlit_app.py"), default_timeout=TIMEOUT_SECONDS)
+    app.secrets[access.PASSWORD_SECRET] = "open sesame"
+    app.run()
+    assert [info.value for info in app.sidebar.info] == ["You are a visitor"]
+    app.sidebar.text_input(key="host_password_input").input("wrong guess").run()
+    assert [error.value for error in app.sidebar.error] == ["That is not the host password."]
+    assert [info.value for info in app.sidebar.info] == ["You are a visitor"]
+    app.sidebar.text_input(key="host_password_input").input("open sesame").run()
+    assert [success.value for success in app.sidebar.success] == ["You are the host"]
