@@ -13,7 +13,8 @@ drawings database), then:
 
 Prints, per session count: readings answered, readings per second, the server's CPU use (cores,
 from its process times), readings per second per core (= readings per CPU-second), and the
-median and 95th percentile of message-to-finished-run latency. Everything is bounded: a session
+median and 95th percentile of message-to-finished-run latency, and how long the last of the
+sessions' first page runs (all sent at once) took. Everything is bounded: a session
 sends --strokes messages and waits at most --timeout seconds for any answer; only 127.0.0.1 is
 contacted.
 """
@@ -88,7 +89,7 @@ def capture_messages(url):
     return first, strokes
 
 
-async def one_session(url, first_run, strokes, count, interval, timeout, latencies, failures):
+async def one_session(url, first_run, strokes, count, interval, timeout, latencies, failures, first_runs):
     stream = url.replace("http://", "ws://") + "/_stcore/stream"
     async with websockets.connect(stream, subprotocols=["streamlit"], max_size=None) as socket:
 
@@ -103,8 +104,10 @@ async def one_session(url, first_run, strokes, count, interval, timeout, latenci
                 elif kind == "script_finished":
                     return message.script_finished, read
 
+        started = time.perf_counter()
         await socket.send(first_run)
         await until_finished()
+        first_runs.append(time.perf_counter() - started)
         await asyncio.sleep(random.uniform(0, interval))  # people do not draw in step
         for index in range(count):
             started = time.perf_counter()
@@ -124,15 +127,18 @@ def process_cpu_seconds(pid):
 
 
 async def load(url, first_run, strokes, sessions, count, interval, timeout):
-    latencies, failures = [], []
-    tasks = [one_session(url, first_run, strokes, count, interval, timeout, latencies, failures) for _ in range(sessions)]
+    latencies, failures, first_runs = [], [], []
+    tasks = [
+        one_session(url, first_run, strokes, count, interval, timeout, latencies, failures, first_runs)
+        for _ in range(sessions)
+    ]
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout + count * (interval + timeout))
-    return latencies, failures
+    return latencies, failures, first_runs
 
 
 def measure(server, first_run, strokes, sessions, count, interval, timeout):
     cpu_before, wall_before = process_cpu_seconds(server.process.pid), time.perf_counter()
-    latencies, failures = asyncio.run(load(server.url, first_run, strokes, sessions, count, interval, timeout))
+    latencies, failures, first_runs = asyncio.run(load(server.url, first_run, strokes, sessions, count, interval, timeout))
     cpu = process_cpu_seconds(server.process.pid) - cpu_before
     wall = time.perf_counter() - wall_before
     latencies.sort()
@@ -140,7 +146,8 @@ def measure(server, first_run, strokes, sessions, count, interval, timeout):
     print(
         f"{sessions:3d} sessions: {len(latencies)} readings in {wall:.1f} s = {len(latencies) / wall:.1f}/s; "
         f"server {cpu / wall:.2f} cores; {len(latencies) / cpu:.1f} readings/s per core; "
-        f"latency median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        f"latency median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
+        f"{sessions} first page runs at once: the last done in {max(first_runs):.1f} s"
         + (f"; {len(failures)} runs not finished: {sorted(set(failures))}" if failures else ""),
         flush=True,
     )
