@@ -147,8 +147,10 @@ class ModelStore:
         try:
             return keras.saving.load_model(path, compile=False)
         except Exception as error:
+            # Keras says "File not found" for a file that is there but cut short: say what it is.
             raise ModelLoadError(
-                f"Could not load model {model_id!r} from {path}: {error}. Delete it or train a new one."
+                f"Could not load model {model_id!r}: {path} is damaged or not a Keras model ({error}). "
+                "Delete it or train a new one."
             ) from error
 
     def active_id(self):
