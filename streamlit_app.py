@@ -15,7 +15,10 @@ from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 # Streamlit closes there.
 script_runner._clean_problem_modules = lambda: None
 
+from digit_app.ui import access  # noqa: E402
+
 st.set_page_config(page_title="digit_app", page_icon=":material/draw:", layout="wide")
+access.start_app()  # stops here on bad settings; says "You are the host" or "You are a visitor"
 st.navigation(
     [
         st.Page("digit_app/ui/draw.py", title="Draw", icon=":material/draw:", default=True),

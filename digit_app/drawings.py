@@ -9,6 +9,12 @@ in WAL mode so readers never block the writer.
 
 Nothing here deletes user data on its own: a damaged file raises DrawingStoreError and is
 left for the user to move away.
+
+A store made with an owner (a visitor's id, when the app is served to others) sees, counts,
+exports and deletes only that owner's drawings, and marks the ones it adds; a store without one
+sees them all. Quotas, when given, cap the drawings per owner, the drawings in all and the
+file's size: a write that would pass one raises QuotaReached, which says which. Deleting gives the
+space back to the file system (VACUUM) once enough of the file is free.
 """
 
 import contextlib
@@ -32,7 +38,7 @@ import numpy as np
 ENV_VAR = "DIGIT_APP_DRAWINGS_DB"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "drawings.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added the owner column
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 MAX_CANVAS_PNG_BYTES = 5 * 1024 * 1024
@@ -52,16 +58,24 @@ CREATE TABLE drawings (
     probabilities TEXT,
     model_id TEXT,
     created_at TEXT NOT NULL,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    owner TEXT
 );
 CREATE INDEX drawings_by_label ON drawings (label);
+CREATE INDEX drawings_by_owner ON drawings (owner);
 """
-_COLUMNS = {"id", "model_input", "canvas_png", "label", "predicted", "probabilities", "model_id", "created_at", "source"}
+_ADD_OWNER = ["ALTER TABLE drawings ADD COLUMN owner TEXT", "CREATE INDEX drawings_by_owner ON drawings (owner)"]
+VACUUM_WHEN_FREE_BYTES = 4 * 2**20  # a single delete frees a few kB; rewriting the file each time would not pay
+_COLUMNS = {"id", "model_input", "canvas_png", "label", "predicted", "probabilities", "model_id", "created_at", "source", "owner"}
 _LIST_COLUMNS = "id, label, predicted, probabilities, model_id, created_at, source, model_input"
 
 
 class DrawingStoreError(RuntimeError):
     """The drawings database cannot be opened, read or written; the message says what to do."""
+
+
+class QuotaReached(DrawingStoreError):
+    """Keeping these drawings would pass a quota; the message says which, and what to do."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
@@ -107,8 +121,10 @@ def in_evaluation_part(drawing_id, fraction, seed):
 
 
 class DrawingStore:
-    def __init__(self, path=None):
+    def __init__(self, path=None, owner=None, quotas=None):
         self.path = Path(path) if path is not None else default_path()
+        self.owner = _check_optional_text(owner, "owner")
+        self.quotas = quotas  # serving.Quotas or None for no limits
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -125,38 +141,96 @@ class DrawingStore:
             _check_optional_text(model_id, "model_id"),
             _now(),
             _check_text(source, "source"),
+            self.owner,
         )
         with self._transaction() as connection:
+            self._check_quotas(connection, adding=1, adding_bytes=len(row[0]) + len(row[1] or b""))
             cursor = connection.execute(
-                "INSERT INTO drawings (model_input, canvas_png, label, predicted, probabilities, model_id, created_at, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO drawings (model_input, canvas_png, label, predicted, probabilities, model_id, created_at, source, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             return cursor.lastrowid
 
     def delete(self, drawing_id):
-        """Delete one drawing; returns False when there was none with that id."""
+        """Delete one drawing; returns False when there was none with that id (for an owner's
+        store: none of theirs)."""
+        where, parameters = self._where(["id = ?"], [int(drawing_id)])
         with self._transaction() as connection:
-            return connection.execute("DELETE FROM drawings WHERE id = ?", (int(drawing_id),)).rowcount > 0
+            deleted = connection.execute(f"DELETE FROM drawings {where}", parameters).rowcount > 0
+        self._give_space_back()
+        return deleted
 
     def delete_all(self):
-        """Delete every drawing; returns how many there were."""
+        """Delete every drawing (for an owner's store: all of theirs); returns how many there were."""
+        where, parameters = self._where()
         with self._transaction() as connection:
-            return connection.execute("DELETE FROM drawings").rowcount
+            deleted = connection.execute(f"DELETE FROM drawings {where}", parameters).rowcount
+        self._give_space_back()
+        return deleted
+
+    def size_bytes(self):
+        """The database's size: its pages in use and free, as the file holds them."""
+        with self._connection() as connection:
+            return _database_bytes(connection)
+
+    def _give_space_back(self):
+        """VACUUM once enough of the file is free pages, and shrink the write-ahead log, so a
+        database emptied by deletions gives its space back."""
+        with self._connection() as connection:
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+            free_bytes = connection.execute("PRAGMA freelist_count").fetchone()[0] * page_size
+            if free_bytes >= VACUUM_WHEN_FREE_BYTES or free_bytes > _database_bytes(connection) // 4:
+                connection.execute("VACUUM")
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _check_quotas(self, connection, adding, adding_bytes):
+        """Raise QuotaReached when adding `adding` drawings (about adding_bytes) would pass a quota."""
+        quotas = self.quotas
+        if quotas is None:
+            return
+        if self.owner is not None:
+            mine = connection.execute("SELECT COUNT(*) FROM drawings WHERE owner = ?", (self.owner,)).fetchone()[0]
+            if mine + adding > quotas.drawings_per_visitor:
+                raise QuotaReached(
+                    f"You have {mine} drawings and each visitor may keep {quotas.drawings_per_visitor}, "
+                    f"so {adding} more cannot be kept. Delete some of yours on My drawings first."
+                )
+        total = connection.execute("SELECT COUNT(*) FROM drawings").fetchone()[0]
+        if total + adding > quotas.total_drawings:
+            raise QuotaReached(
+                f"The app holds {total} drawings, and keeps at most {quotas.total_drawings} in all, "
+                f"so {adding} more cannot be kept. The host can delete drawings on My drawings."
+            )
+        limit_bytes = quotas.database_megabytes * 2**20
+        size = _database_bytes(connection)
+        if size + adding_bytes > limit_bytes:
+            raise QuotaReached(
+                f"The drawings database is {size / 2**20:.1f} MB, and may grow to {quotas.database_megabytes} MB, "
+                f"so these drawings ({adding_bytes / 2**20:.1f} MB) cannot be kept. The host can delete drawings "
+                "on My drawings."
+            )
+
+    def _where(self, conditions=(), parameters=()):
+        """A WHERE clause of the conditions, and this store's owner when it has one."""
+        conditions, parameters = list(conditions), list(parameters)
+        if self.owner is not None:
+            conditions.append("owner = ?")
+            parameters.append(self.owner)
+        return ("WHERE " + " AND ".join(conditions) if conditions else ""), parameters
 
     # --- reading
 
     def get(self, drawing_id):
         """The drawing with this id, with its canvas PNG, or None."""
+        where, parameters = self._where(["id = ?"], [int(drawing_id)])
         with self._connection() as connection:
-            row = connection.execute(
-                f"SELECT {_LIST_COLUMNS}, canvas_png FROM drawings WHERE id = ?", (int(drawing_id),)
-            ).fetchone()
+            row = connection.execute(f"SELECT {_LIST_COLUMNS}, canvas_png FROM drawings {where}", parameters).fetchone()
         return None if row is None else _drawing_from_row(row[:-1], canvas_png=row[-1])
 
     def list(self, label=None, wrong_only=False, limit=None, offset=0):
         """Drawings newest first, without their canvas PNGs (see get())."""
-        where, parameters = _filter(label, wrong_only)
+        where, parameters = self._filter(label, wrong_only)
         parameters += [-1 if limit is None else int(limit), int(offset)]
         with self._connection() as connection:
             rows = connection.execute(
@@ -165,16 +239,25 @@ class DrawingStore:
         return [_drawing_from_row(row) for row in rows]
 
     def count(self, label=None, wrong_only=False):
-        where, parameters = _filter(label, wrong_only)
+        where, parameters = self._filter(label, wrong_only)
         with self._connection() as connection:
             return connection.execute(f"SELECT COUNT(*) FROM drawings {where}", parameters).fetchone()[0]
 
     def counts_by_label(self, wrong_only=False):
         """{digit: number of drawings} for all ten digits."""
-        where, parameters = _filter(None, wrong_only)
+        where, parameters = self._filter(None, wrong_only)
         with self._connection() as connection:
             rows = connection.execute(f"SELECT label, COUNT(*) FROM drawings {where} GROUP BY label", parameters).fetchall()
         return {digit: 0 for digit in range(NUM_CLASSES)} | dict(rows)
+
+    def _filter(self, label, wrong_only):
+        conditions, parameters = [], []
+        if label is not None:
+            conditions.append("label = ?")
+            parameters.append(_check_digit(label, "label"))
+        if wrong_only:
+            conditions.append("predicted IS NOT NULL AND predicted != label")
+        return self._where(conditions, parameters)
 
     # --- training data
 
@@ -195,7 +278,8 @@ class DrawingStore:
 
     def _all_arrays(self):
         with self._connection() as connection:
-            rows = connection.execute("SELECT id, label, model_input FROM drawings ORDER BY id").fetchall()
+            where, parameters = self._where()
+            rows = connection.execute(f"SELECT id, label, model_input FROM drawings {where} ORDER BY id", parameters).fetchall()
         ids = [row[0] for row in rows]
         labels = np.array([row[1] for row in rows], dtype=np.uint8)
         images = np.zeros((len(rows), *IMAGE_SHAPE), np.uint8)
@@ -228,10 +312,11 @@ class DrawingStore:
         1 <= N <= MAX_IMPORT_DRAWINGS; at most MAX_IMPORT_BYTES. Other keys are ignored."""
         model_inputs, labels = read_drawings_npz(file)
         created_at = _now()
-        rows = [(image.tobytes(), int(label), created_at, "import") for image, label in zip(model_inputs, labels)]
+        rows = [(image.tobytes(), int(label), created_at, "import", self.owner) for image, label in zip(model_inputs, labels)]
         with self._transaction() as connection:
+            self._check_quotas(connection, adding=len(rows), adding_bytes=sum(len(row[0]) for row in rows))
             connection.executemany(
-                "INSERT INTO drawings (model_input, label, created_at, source) VALUES (?, ?, ?, ?)", rows
+                "INSERT INTO drawings (model_input, label, created_at, source, owner) VALUES (?, ?, ?, ?, ?)", rows
             )
         return len(rows)
 
@@ -310,6 +395,10 @@ class DrawingStore:
                 for statement in _SCHEMA.split(";"):  # not executescript: it would commit first
                     if statement.strip():
                         connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1 and "drawings" in tables:
+                for statement in _ADD_OWNER:  # drawings kept before owners existed belong to no visitor
+                    connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION or "drawings" not in tables:
                 raise sqlite3.DatabaseError(
@@ -529,14 +618,8 @@ def _check_optional_text(value, name):
     return None if value is None else _check_text(value, name)
 
 
-def _filter(label, wrong_only):
-    conditions, parameters = [], []
-    if label is not None:
-        conditions.append("label = ?")
-        parameters.append(_check_digit(label, "label"))
-    if wrong_only:
-        conditions.append("predicted IS NOT NULL AND predicted != label")
-    return ("WHERE " + " AND ".join(conditions) if conditions else ""), parameters
+def _database_bytes(connection):
+    return connection.execute("PRAGMA page_count").fetchone()[0] * connection.execute("PRAGMA page_size").fetchone()[0]
 
 
 def _model_input_from_bytes(blob):

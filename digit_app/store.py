@@ -24,6 +24,17 @@ class ModelLoadError(RuntimeError):
     """A model file is missing or cannot be read."""
 
 
+class ModelStoreError(RuntimeError):
+    """The models folder cannot be written (e.g. it is read-only); the message says what to do."""
+
+
+def _cannot_write(action, folder, error):
+    return ModelStoreError(
+        f"Could not {action}: the models folder {folder} cannot be written ({error.strerror or error}). "
+        "Make it writable for the user who runs the app (for example chmod u+w), then try again."
+    )
+
+
 def validate_id(model_id):
     """Ids name files in the models folder: letters, digits, '-', '_' and '.', no path tricks."""
     if not isinstance(model_id, str) or not _ID_PATTERN.fullmatch(model_id) or ".." in model_id:
@@ -69,7 +80,9 @@ class ModelStore:
         return self._path(model_id, ".keras").exists() and self._path(model_id, ".json").exists()
 
     def list(self):
-        """Metadata of every model, newest first; each dict has its 'id'."""
+        """Metadata of every model, newest first; each dict has its 'id'. A model whose metadata
+        cannot be read is listed as {'id': ..., 'broken': why}, after the others, so that it can
+        still be seen and deleted."""
         models = []
         for meta_path in self.root.glob("*.json"):
             model_id = meta_path.stem
@@ -79,12 +92,16 @@ class ModelStore:
                 continue
             try:
                 models.append(self.metadata(model_id))
-            except (OSError, ValueError):
-                continue  # unreadable metadata: the model cannot be listed truthfully
-        return sorted(models, key=lambda meta: meta.get("created_at", ""), reverse=True)
+            except (OSError, ValueError) as error:
+                models.append({"id": model_id, "broken": f"its metadata file {meta_path.name} cannot be read ({error})"})
+        readable = [meta for meta in models if "broken" not in meta]
+        broken = [meta for meta in models if "broken" in meta]
+        return sorted(readable, key=lambda meta: str(meta.get("created_at", "")), reverse=True) + broken
 
     def metadata(self, model_id):
         meta = json.loads(self._path(model_id, ".json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, found a {type(meta).__name__}")
         return {**meta, "id": model_id}
 
     def model_path(self, model_id):
@@ -130,8 +147,10 @@ class ModelStore:
         try:
             return keras.saving.load_model(path, compile=False)
         except Exception as error:
+            # Keras says "File not found" for a file that is there but cut short: say what it is.
             raise ModelLoadError(
-                f"Could not load model {model_id!r} from {path}: {error}. Delete it or train a new one."
+                f"Could not load model {model_id!r}: {path} is damaged or not a Keras model ({error}). "
+                "Delete it or train a new one."
             ) from error
 
     def active_id(self):
@@ -161,17 +180,23 @@ class ModelStore:
     def activate(self, model_id):
         if not self.exists(model_id):
             raise ValueError(f"No model {model_id!r} in {self.root}; see the Models page or 'python train.py'.")
-        _write_json(self.root / ACTIVE_FILE, {"id": model_id})
+        try:
+            _write_json(self.root / ACTIVE_FILE, {"id": model_id})
+        except OSError as error:
+            raise _cannot_write(f"make {model_id!r} the model in use", self.root, error) from error
 
     def delete(self, model_id):
         if validate_id(model_id) == DEFAULT_MODEL_ID:
             raise ValueError(f"{DEFAULT_MODEL_ID!r} is the shipped default and cannot be deleted.")
         if not self.exists(model_id):
             raise ValueError(f"No model {model_id!r} in {self.root}.")
-        if self.active_id() == model_id:
-            (self.root / ACTIVE_FILE).unlink(missing_ok=True)  # the default becomes active
-        self._path(model_id, ".json").unlink()
-        self._path(model_id, ".keras").unlink()
+        try:
+            if self.active_id() == model_id:
+                (self.root / ACTIVE_FILE).unlink(missing_ok=True)  # the default becomes active
+            self._path(model_id, ".json").unlink()
+            self._path(model_id, ".keras").unlink()
+        except OSError as error:
+            raise _cannot_write(f"delete {model_id!r}", self.root, error) from error
 
 
 default_store = ModelStore()

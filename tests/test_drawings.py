@@ -4,6 +4,7 @@ import multiprocessing
 import sqlite3
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -403,3 +404,78 @@ def test_import_refuses_a_file_over_the_byte_limit_before_reading_it(tmp_path, f
 def test_import_of_a_missing_path_says_so(tmp_path, filled_store):
     with pytest.raises(ValueError, match="Cannot read"):
         filled_store.import_npz(tmp_path / "nowhere.npz")
+
+
+# --- owners, quotas and giving space back
+
+
+def _image(value=0.5):
+    return np.full((28, 28), value, np.float32)
+
+
+def test_an_owners_store_sees_and_deletes_only_their_drawings(tmp_path):
+    path = tmp_path / "shared.sqlite3"
+    alice, bob, everyone = DrawingStore(path, owner="alice"), DrawingStore(path, owner="bob"), DrawingStore(path)
+    alice_ids = [alice.add(_image(), 1) for _ in range(3)]
+    bob_id = bob.add(_image(), 2)
+    assert alice.count() == 3 and bob.count() == 1 and everyone.count() == 4
+    assert alice.delete(bob_id) is False and bob.get(bob_id) is not None
+    assert alice.get(bob_id) is None
+    assert alice.delete_all() == 3
+    assert everyone.count() == 1 and [drawing.id for drawing in everyone.list()] == [bob_id]
+    assert alice_ids[0] not in [drawing.id for drawing in everyone.list()]
+
+
+def test_quotas_refuse_with_a_message_that_names_the_limit(tmp_path):
+    from digit_app.drawings import QuotaReached
+    from digit_app.serving import Quotas
+
+    path = tmp_path / "quota.sqlite3"
+    visitor = DrawingStore(path, owner="v1", quotas=Quotas(drawings_per_visitor=2, total_drawings=3))
+    visitor.add(_image(), 1)
+    visitor.add(_image(), 1)
+    with pytest.raises(QuotaReached, match="You have 2 drawings and each visitor may keep 2"):
+        visitor.add(_image(), 1)
+    other = DrawingStore(path, owner="v2", quotas=Quotas(drawings_per_visitor=2, total_drawings=3))
+    other.add(_image(), 3)
+    with pytest.raises(QuotaReached, match="holds 3 drawings, and keeps at most 3 in all"):
+        other.add(_image(), 3)
+    host = DrawingStore(path, quotas=Quotas(total_drawings=1000, database_megabytes=1))
+    images = np.zeros((400, 28, 28), np.uint8)  # 400 x 3 kB: past 1 MB
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images, labels=np.zeros(400, np.uint8))
+    with pytest.raises(QuotaReached, match="may grow to 1 MB"):
+        host.import_npz(buffer.getvalue())
+    assert host.count() == 3  # nothing of the refused import was kept
+
+
+def _file_bytes(path):
+    """The database file and its write-ahead log, as the disk holds them."""
+    return sum(file.stat().st_size for file in (path, Path(f"{path}-wal")) if file.exists())
+
+
+def test_deleting_gives_the_space_back(tmp_path):
+    path = tmp_path / "big.sqlite3"
+    drawings = DrawingStore(path)
+    buffer = io.BytesIO()
+    np.savez(buffer, images=np.zeros((3000, 28, 28), np.uint8), labels=np.zeros(3000, np.uint8))
+    drawings.import_npz(buffer.getvalue())
+    full_size = _file_bytes(path)
+    assert drawings.delete_all() == 3000
+    emptied_size = _file_bytes(path)
+    assert full_size > 9_000_000 and emptied_size < 200_000
+
+
+def test_a_version_1_database_gets_owners_and_keeps_its_drawings(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    connection = sqlite3.connect(path)
+    old_schema = drawings._SCHEMA.replace(",\n    owner TEXT", "").split("CREATE INDEX drawings_by_owner")[0]
+    connection.executescript(old_schema + "PRAGMA user_version = 1;")
+    connection.execute(
+        "INSERT INTO drawings (model_input, label, created_at, source) VALUES (?, 4, '2026-01-01', 'draw')",
+        (_image().tobytes(),),
+    )
+    connection.commit()
+    connection.close()
+    assert DrawingStore(path).count() == 1
+    assert DrawingStore(path, owner="someone").count() == 0

@@ -58,16 +58,19 @@ def test_page_renders_from_the_app_navigation(app_store, job_manager):
         ("learning_rate", 0.0, "Learning rate must be a number above 0 and at most 1, got 0.0."),
         ("validation_fraction", 0.7, "Validation fraction must be between 0.01 and 0.5, got 0.7."),
         ("validation_fraction", 0.0, "Validation fraction must be between 0.01 and 0.5, got 0.0."),
+        ("learning_rate", 1e9, "Learning rate must be a number above 0 and at most 1, got 1000000000.0."),
+        ("epochs", 100000, "Epochs must be a whole number from 1 to 50, got 100000."),
+        ("epochs", -3, "Epochs must be a whole number from 1 to 50, got -3."),
     ],
 )
 def test_bad_values_are_refused_before_anything_starts(app_store, job_manager, key, value, message):
     at = choose(open_page(), **{key: value})
-    assert [error.value for error in at.error] == [message]
+    assert [error.value for error in at.error] == [f"{message} Start is disabled until this is fixed."]
     assert at.button(key="start_training").disabled
     assert job_manager.current() is None
     assert not at.exception
 
-    at.number_input(key=key).set_value({"learning_rate": 0.001, "validation_fraction": 0.1}[key]).run()
+    at.number_input(key=key).set_value({"learning_rate": 0.001, "validation_fraction": 0.1, "epochs": 1}[key]).run()
     assert not at.error and not at.button(key="start_training").disabled
 
 
@@ -76,7 +79,7 @@ def test_bad_train_limit_is_refused_with_the_fix(app_store, job_manager, monkeyp
     at = open_page()
     assert at.error[0].value == (
         "DIGIT_APP_TRAIN_LIMIT: Training samples must be a whole number from 20 to 60000, got 10. "
-        "Then fix or unset it and restart the app."
+        "Then fix or unset it and restart the app. Start is disabled until this is fixed."
     )
     assert at.button(key="start_training").disabled
 

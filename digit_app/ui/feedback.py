@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from digit_app.drawings import DrawingStore, DrawingStoreError
+from digit_app.drawings import DrawingStoreError
+from digit_app.ui import access
 
 
 def canvas_png(rgba):
@@ -19,7 +20,7 @@ def canvas_png(rgba):
 
 def _keep(label, prediction, rgba, model_id, after_saving):
     try:
-        drawing_id = DrawingStore().add(
+        drawing_id = access.drawing_store().add(
             prediction.model_input,
             label,
             canvas_png=canvas_png(rgba),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from digit_app import store
 from digit_app.architectures import ARCHITECTURES
-from digit_app.ui import charts
+from digit_app.ui import access, charts, resources
 
 CONFIRM_DELETE_KEY = "models_page_confirm_delete"  # the id whose deletion awaits confirmation
 ACTION_FAILED_KEY = "models_page_action_failed"
@@ -48,9 +48,15 @@ def describe_origin(meta):
 
 
 def activate(model_id):
+    if not access.can_change_models(access.current_role()):
+        st.session_state[ACTION_FAILED_KEY] = access.NOT_HOST
+        return
+    if problem := resources.load_problem(model_id):  # never make a model that cannot load the one in use
+        st.session_state[ACTION_FAILED_KEY] = f"{problem} It was not put in use."
+        return
     try:
         store.default_store.activate(model_id)
-    except ValueError as error:  # e.g. deleted in another tab meanwhile
+    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted in another tab, a read-only folder
         st.session_state[ACTION_FAILED_KEY] = str(error)
 
 
@@ -64,23 +70,27 @@ def cancel_delete():
 
 def delete(model_id):
     cancel_delete()
+    if not access.can_change_models(access.current_role()):
+        st.session_state[ACTION_FAILED_KEY] = access.NOT_HOST
+        return
     try:
         store.default_store.delete(model_id)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, store.ModelStoreError) as error:
         st.session_state[ACTION_FAILED_KEY] = f"Could not delete {model_id!r}: {error}"
         return
     st.toast(f"Deleted {model_id}.", icon=":material/delete:")
 
 
-def model_buttons(model_id, is_active):
+def model_buttons(model_id, is_active, may_change):
     # Callbacks act before the page is drawn, so the page shows the store as it now is.
     activate_column, download_column, delete_column = st.columns(3)
+    not_host = None if may_change else access.NOT_HOST
     if is_active:
         activate_column.button("In use", key=f"activate_{model_id}", disabled=True, icon=":material/check:",
                                width="stretch")
     else:
         activate_column.button("Use this model", key=f"activate_{model_id}", type="primary", width="stretch",
-                               on_click=activate, args=(model_id,))
+                               on_click=activate, args=(model_id,), disabled=not may_change, help=not_host)
     path = store.default_store.model_path(model_id)
     download_column.download_button(
         "Download .keras", data=path.read_bytes, file_name=path.name, mime="application/octet-stream",
@@ -91,7 +101,7 @@ def model_buttons(model_id, is_active):
                              help="The shipped default model cannot be deleted.")
     else:
         delete_column.button("Delete", key=f"delete_{model_id}", icon=":material/delete:", width="stretch",
-                             on_click=ask_to_delete, args=(model_id,))
+                             on_click=ask_to_delete, args=(model_id,), disabled=not may_change, help=not_host)
 
 
 def confirm_delete(model_id, is_active):
@@ -103,13 +113,33 @@ def confirm_delete(model_id, is_active):
     no_column.button("Cancel", key=f"cancel_delete_{model_id}", width="stretch", on_click=cancel_delete)
 
 
-def model_card(meta, active_id):
+def broken_model_card(meta, in_use_id, may_change):
+    """A model whose metadata cannot be read: said so, and it can still be deleted."""
     model_id = meta["id"]
-    is_active = model_id == active_id
+    with st.container(border=True):
+        badge = " :green-badge[:material/check: In use on the Draw page]" if model_id == in_use_id else ""
+        st.markdown(f"#### `{model_id}` &nbsp; :red-badge[:material/broken_image: Broken]{badge}")
+        st.error(
+            f"This model is broken: {meta['broken']}. Delete it, or restore the file "
+            f"(for a shipped model: `git checkout models/`).",
+            icon=":material/error:",
+        )
+        if model_id != store.DEFAULT_MODEL_ID:
+            st.button("Delete", key=f"delete_{model_id}", icon=":material/delete:", on_click=ask_to_delete,
+                      args=(model_id,), disabled=not may_change, help=None if may_change else access.NOT_HOST)
+        if st.session_state.get(CONFIRM_DELETE_KEY) == model_id:
+            confirm_delete(model_id, model_id == in_use_id)
+
+
+def model_card(meta, in_use_id, unloadable_id, may_change):
+    model_id = meta["id"]
+    is_active = model_id == in_use_id
     with st.container(border=True):
         badges = []
         if is_active:
             badges.append(":green-badge[:material/check: In use on the Draw page]")
+        if model_id == unloadable_id:
+            badges.append(":red-badge[:material/broken_image: Cannot be loaded]")
         if model_id == store.DEFAULT_MODEL_ID:
             badges.append(":blue-badge[Shipped default]")
         st.markdown(f"#### `{model_id}` &nbsp; " + " ".join(badges))
@@ -125,7 +155,7 @@ def model_card(meta, active_id):
         if history.get("loss"):
             with st.expander("Training curves"):
                 st.image(curves_picture(model_id, meta.get("created_at"), history), width="stretch")
-        model_buttons(model_id, is_active)
+        model_buttons(model_id, is_active, may_change)
         if st.session_state.get(CONFIRM_DELETE_KEY) == model_id:
             confirm_delete(model_id, is_active)
 
@@ -134,21 +164,31 @@ def show_models():
     if failure := st.session_state.pop(ACTION_FAILED_KEY, None):
         st.error(failure)
     models = store.default_store.list()
-    active_id = store.default_store.active_id()
     if not models:
         st.info(
             f"No models in {store.default_store.root} yet. Train one on the Train page, "
             "or run `python train.py`."
         )
         return
-    if not any(meta["id"] == active_id for meta in models):
+    chosen_id = store.default_store.active_id()
+    in_use_id = resources.model_in_use()  # the model that really reads drawings, never one that cannot load
+    unloadable_id = None
+    if in_use_id != chosen_id:
+        unloadable_id = chosen_id
+        instead = f"The Draw page uses `{in_use_id}` instead." if in_use_id else "The Draw page cannot read digits."
         st.warning(
-            f"The active model `{active_id}` is not in the store: the Draw page cannot read digits. "
-            "Pick a model below, train one on the Train page, or run `python train.py`."
+            f"The chosen model `{chosen_id}` cannot be loaded: {resources.load_problem(chosen_id)} {instead}",
+            icon=":material/warning:",
         )
+    may_change = access.can_change_models(access.current_role())
+    if not may_change:
+        st.info("Only the host can choose the model in use or delete models.", icon=":material/lock:")
     for meta in models:
         try:
-            model_card(meta, active_id)
+            if "broken" in meta:
+                broken_model_card(meta, in_use_id, may_change)
+            else:
+                model_card(meta, in_use_id, unloadable_id, may_change)
         except Exception as error:  # one broken model must not hide the others
             st.error(f"Model `{meta.get('id')}` cannot be shown: {type(error).__name__}: {error}")
 

@@ -16,7 +16,8 @@ import numpy as np
 import streamlit as st
 
 from digit_app import jobs, personalize, store
-from digit_app.drawings import DrawingStore, DrawingStoreError
+from digit_app.drawings import DrawingStoreError
+from digit_app.ui import access
 
 PAGE_SIZE = 30
 PIXEL_SCALE = 4  # each of the 28x28 pixels the model saw as a 4x4 square: 112 px thumbnails
@@ -98,7 +99,7 @@ def page_number_ui(num_matching):
     return st.pagination(num_pages, key="gallery_page")
 
 
-def drawing_card_ui(store, drawing):
+def drawing_card_ui(store, drawing, may_write):
     with st.container(border=True, width=CARD_WIDTH, horizontal_alignment="center", gap="small"):
         st.image(pixel_view(drawing.model_input), width=28 * PIXEL_SCALE)
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -108,14 +109,14 @@ def drawing_card_ui(store, drawing):
                 key=f"delete-{drawing.id}",
                 icon=":material/delete:",
                 type="tertiary",
+                disabled=not may_write,
                 help=f"Delete this drawing (#{drawing.id}, {drawing.source}, {drawing.created_at})",
             )
-    if deleted:
-        store.delete(drawing.id)
+    if deleted and store.delete(drawing.id):  # an owner's store deletes only the owner's drawings
         _finish(f"Deleted drawing #{drawing.id} (a {drawing.label}).")
 
 
-def gallery_ui(store, label, wrong_only):
+def gallery_ui(store, label, wrong_only, may_write):
     num_matching = store.count(label=label, wrong_only=wrong_only)
     if num_matching == 0:
         st.info("No drawings match these filters.", icon=":material/filter_alt_off:")
@@ -126,7 +127,7 @@ def gallery_ui(store, label, wrong_only):
     st.caption(f"Showing {first}-{first + len(drawings) - 1} of {num_matching}, newest first.")
     with st.container(horizontal=True, wrap=True, gap="small"):
         for drawing in drawings:
-            drawing_card_ui(store, drawing)
+            drawing_card_ui(store, drawing, may_write)
 
 
 def export_ui(store, total):
@@ -154,7 +155,7 @@ def import_ui(store):
     if uploaded is not None and st.button(f"Import {uploaded.name}", icon=":material/upload:", key="import"):
         try:
             added = store.import_npz(uploaded)
-        except ValueError as error:
+        except (ValueError, DrawingStoreError) as error:  # a bad file, or a quota reached
             st.error(f"{uploaded.name} was not imported: {error}", icon=":material/block:")
             return
         st.session_state.import_generation += 1  # a new, empty uploader: the file cannot go in twice
@@ -171,7 +172,8 @@ def delete_all_ui(store, total):
             on_click=lambda: st.session_state.update(confirm_delete_all=True),
         )
         return
-    st.warning(f"Delete all {total} drawings? This cannot be undone; export them first to keep a copy.")
+    whose = " of yours" if store.owner else ""
+    st.warning(f"Delete all {total} drawings{whose}? This cannot be undone; export them first to keep a copy.")
     with st.container(horizontal=True):
         confirmed = st.button("Yes, delete all", type="primary", key="confirm_delete_all_yes")
         cancelled = st.button("Cancel", key="confirm_delete_all_cancel")
@@ -184,10 +186,13 @@ def delete_all_ui(store, total):
         st.rerun()
 
 
-def files_ui(store, total):
+def files_ui(store, total, may_write):
     export_column, import_column, delete_column = st.columns([1, 2, 1], gap="large")
     with export_column:
         export_ui(store, total)
+    if not may_write:
+        import_column.caption(access.READ_ONLY)
+        return
     with import_column:
         import_ui(store)
     with delete_column:
@@ -202,21 +207,40 @@ def fine_tune_mnist_samples():
 
 def start_fine_tune(drawing_store, base_model_id):
     """The button's callback: refuse at once what the job would refuse, else start the job."""
+    role = access.current_role()
+    if not role.may_write:
+        st.session_state[FINE_TUNE_ERROR_KEY] = access.READ_ONLY
+        return
+    if problem := access.models_quota_problem():
+        st.session_state[FINE_TUNE_ERROR_KEY] = problem
+        return
     try:
         split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
         personalize.check_enough_drawings(split)
-        jobs.start_fine_tune(
+        job = jobs.start_fine_tune(
             base_model_id, drawing_store, mnist_samples=fine_tune_mnist_samples(),
             handwriting=st.session_state.get("fine_tune_handwriting", True),
         )
     except (ValueError, DrawingStoreError, jobs.JobAlreadyRunning) as error:
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
+        return
+    access.record_job_starter(job.snapshot().started_at, role)
+
+
+def stop_job():
+    """The Stop button's callback: the host, or whoever started the job, may stop it."""
+    snapshot = jobs.snapshot()
+    if snapshot is not None and access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at)):
+        jobs.stop()
 
 
 def use_fine_tuned_model(model_id):
+    if not access.can_change_models(access.current_role()):
+        st.session_state[FINE_TUNE_ERROR_KEY] = access.NOT_HOST
+        return
     try:
         store.default_store.activate(model_id)
-    except ValueError as error:  # e.g. deleted on the Models page meanwhile
+    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
 
 
@@ -245,9 +269,12 @@ def fine_tune_intro_ui(drawing_store, total):
     enough = total >= personalize.MIN_DRAWINGS
     if not enough:
         st.caption(f"Needs at least {personalize.MIN_DRAWINGS} drawings; there are {total}.")
+    may_write = access.current_role().may_write
+    if not may_write:
+        st.caption(access.READ_ONLY)
     st.button(
         "Fine-tune on my drawings", key="start_fine_tune", type="primary", icon=":material/model_training:",
-        disabled=not enough, on_click=start_fine_tune, args=(drawing_store, base_model_id),
+        disabled=not (enough and may_write), on_click=start_fine_tune, args=(drawing_store, base_model_id),
     )
 
 
@@ -258,7 +285,9 @@ def fine_tune_progress_ui():
         st.rerun()  # the whole page: the results, and the button back
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
-    st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=jobs.stop)
+    may_stop = access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at))
+    st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=stop_job, disabled=not may_stop,
+              help=None if may_stop else "Only the host or the person who started it can stop it.")
 
 
 def fine_tune_figures_ui(figures):
@@ -299,10 +328,12 @@ def fine_tune_result_ui(snapshot):
     if store.default_store.active_id() == snapshot.model_id:
         st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
     else:
+        may_change = access.can_change_models(access.current_role())
         st.button(
             "Use this model", key="use_fine_tuned", type="primary", icon=":material/draw:",
-            on_click=use_fine_tuned_model, args=(snapshot.model_id,),
-            help="Make it the model that reads your drawings on the Draw page.",
+            on_click=use_fine_tuned_model, args=(snapshot.model_id,), disabled=not may_change,
+            help="Make it the model that reads your drawings on the Draw page."
+            if may_change else access.NOT_HOST,
         )
 
 
@@ -327,10 +358,13 @@ def fine_tune_ui(drawing_store, total):
 
 def show_page():
     st.title("My drawings")
-    drawing_store = DrawingStore()
-    st.caption(
-        f"Drawings you confirmed or corrected on the Draw page, kept in `{drawing_store.path}` to fine-tune the model."
-    )
+    role = access.current_role()
+    drawing_store = access.drawing_store(role)
+    if role.is_host:
+        whose = "everyone's drawings" if role.shared else "the drawings"
+        st.caption(f"You see {whose}, kept in `{drawing_store.path}` to fine-tune the model.")
+    else:
+        st.caption("Your own drawings: the ones you confirmed or corrected on the Draw page. No one else sees them here.")
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.success(notice, icon=":material/check_circle:")
@@ -344,10 +378,10 @@ def show_page():
                 fine_tune_ui(drawing_store, total)
         # Above the gallery, which can be long; open when there is nothing else to do here.
         with st.expander("Export, import, delete all", icon=":material/import_export:", expanded=total == 0):
-            files_ui(drawing_store, total)
+            files_ui(drawing_store, total, role.may_write)
         if total:
             label, wrong_only = filters_ui(counts)
-            gallery_ui(drawing_store, label, wrong_only)
+            gallery_ui(drawing_store, label, wrong_only, role.may_write)
         else:
             st.info(
                 "No drawings yet. On the Draw page, confirm or correct a reading to keep the drawing here, "

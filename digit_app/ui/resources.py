@@ -58,3 +58,22 @@ def _file_version(model_store, model_id):
         return os.stat(model_store.model_path(model_id)).st_mtime_ns
     except OSError:
         return None  # missing: store.load says so with a clear message
+
+
+def model_in_use():
+    """The id of the model that reads drawings on the Draw page: the active one, or the shipped
+    default when the active one cannot be loaded; None when neither can."""
+    try:
+        loaded, _ = active_predictor()
+    except store.ModelLoadError:
+        return None
+    return loaded.model_id
+
+
+def load_problem(model_id):
+    """Why this model cannot be loaded, or None when it loads (and is now cached)."""
+    try:
+        predictor(model_id, _file_version(store.default_store, model_id))
+    except store.ModelLoadError as error:
+        return str(error)
+    return None

@@ -7,12 +7,12 @@ be left, reloaded or opened in a second tab while the job goes on.
 import streamlit as st
 
 from digit_app import jobs, store
-from digit_app.drawings import DrawingStore, DrawingStoreError
+from digit_app.drawings import DrawingStoreError
 from digit_app.personalize import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
 from digit_app.settings import MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings
-from digit_app.ui import charts
+from digit_app.ui import access, charts
 
 REFRESH_SECONDS = 1.0
 LIVE_CHART_DPI = 110  # redrawn every refresh: sharp enough, and cheap
@@ -50,22 +50,24 @@ def choose_settings():
         "Network", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULT_ARCHITECTURE),
         captions=[ARCHITECTURES[name][0].capitalize() for name in ARCHITECTURES], key="architecture",
     )
+    # No min_value/max_value on the number inputs: the browser would clamp a typed value back
+    # silently, and the job would run with a value the user never saw. Out-of-range values get
+    # the settings' own message instead, and Start stays disabled until they are fixed.
     epochs = st.number_input(
-        "Epochs", min_value=1, max_value=MAX_EPOCHS, value=DEFAULT_EPOCHS, step=1, key="epochs",
-        help="How many times the network sees every training digit.",
+        "Epochs", value=DEFAULT_EPOCHS, step=1, key="epochs",
+        help=f"How many times the network sees every training digit: 1 to {MAX_EPOCHS}.",
     )
     batch_size = st.select_slider(
         "Batch size", BATCH_SIZES, value=128, key="batch_size",
         help="Digits per weight update: smaller batches learn in more, noisier steps.",
     )
     learning_rate = st.number_input(
-        "Learning rate", min_value=0.0, max_value=1.0, value=DEFAULT_LEARNING_RATE, step=0.0005,
-        format="%.4f", key="learning_rate",
+        "Learning rate", value=DEFAULT_LEARNING_RATE, step=0.0005, format="%g", key="learning_rate",
         help="The size of each step: above 0 and at most 1; 0.001 suits Adam.",
     )
     # Wider than the settings allow: a value outside them gets the settings' message, not a silent clamp.
     validation_fraction = st.number_input(
-        "Validation fraction", min_value=0.0, max_value=0.95, value=DEFAULT_VALIDATION_FRACTION, step=0.05,
+        "Validation fraction", value=DEFAULT_VALIDATION_FRACTION, step=0.05,
         format="%.2f", key="validation_fraction",
         help="The part of the training digits held out to check the network on digits it does not learn "
         f"from: {MIN_VALIDATION_FRACTION} to {MAX_VALIDATION_FRACTION}.",
@@ -105,18 +107,21 @@ def settings_form(job_running):
     st.subheader("Settings")
     settings, problem = checked_settings(choose_settings())
     if problem:
-        st.error(problem)
+        st.error(f"{problem} Start is disabled until this is fixed.", icon=":material/block:")
     elif settings.max_train_samples:
         st.caption(
             f"Training on the first {settings.max_train_samples:,} MNIST digits only "
             f"(set by {jobs.TRAIN_LIMIT_ENV_VAR})."
         )
     include_drawings = include_drawings_ui()
+    may_write = access.current_role().may_write
+    if not may_write:
+        st.caption(access.READ_ONLY)
     # A callback starts the job before the page is drawn, so this very run shows it running.
     st.button(
         "Start training", key="start_training", type="primary", icon=":material/play_arrow:",
-        disabled=job_running or settings is None, on_click=start_job, args=(settings, include_drawings),
-        width="stretch",
+        disabled=job_running or settings is None or not may_write, on_click=start_job,
+        args=(settings, include_drawings), width="stretch",
     )
     if refusal := st.session_state.pop(START_REFUSED_KEY, None):
         st.warning(refusal)
@@ -127,7 +132,7 @@ def settings_form(job_running):
 def include_drawings_ui():
     """The 'Include my drawings' toggle; whether it is on (off when there are none to include)."""
     try:
-        count = DrawingStore().count()
+        count = access.drawing_store().count()
     except DrawingStoreError as error:
         st.caption(f"Your drawings cannot be read: {error}")
         return False
@@ -139,13 +144,26 @@ def include_drawings_ui():
 
 
 def start_job(settings, include_drawings):
-    if settings is None:
+    role = access.current_role()
+    if settings is None or not role.may_write:
+        return
+    if problem := access.models_quota_problem():
+        st.session_state[START_REFUSED_KEY] = problem
         return
     try:
-        drawings = DrawingStore().training_arrays() if include_drawings else None
-        jobs.start(settings, drawings=drawings)
+        drawings = access.drawing_store(role).training_arrays() if include_drawings else None
+        job = jobs.start(settings, drawings=drawings)
     except (jobs.JobAlreadyRunning, DrawingStoreError) as error:
         st.session_state[START_REFUSED_KEY] = str(error)
+        return
+    access.record_job_starter(job.snapshot().started_at, role)
+
+
+def stop_job():
+    """The Stop button's callback: the host, or whoever started the job, may stop it."""
+    snapshot = jobs.snapshot()
+    if snapshot is not None and access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at)):
+        jobs.stop()
 
 
 def show_intro():
@@ -182,7 +200,9 @@ def live_progress():
 
     chart = live_chart(snapshot.started_at, len(snapshot.batch_points), snapshot.epochs_completed, snapshot)
     st.image(chart, width="stretch")
-    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=jobs.stop)
+    may_stop = access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at))
+    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, disabled=not may_stop,
+              help=None if may_stop else "Only the host or the person who started it can stop it.")
     if snapshot.phase.startswith("Stopping"):
         st.caption("Stopping after the current batch. The model is kept if at least one whole epoch is done.")
 
@@ -237,9 +257,12 @@ def active_model_accuracy(active_id):
 
 
 def use_model(model_id):
+    if not access.can_change_models(access.current_role()):
+        st.session_state[USE_FAILED_KEY] = access.NOT_HOST
+        return
     try:
         store.default_store.activate(model_id)
-    except ValueError as error:  # e.g. deleted on the Models page meanwhile
+    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
         st.session_state[USE_FAILED_KEY] = str(error)
 
 
@@ -260,10 +283,11 @@ def summary_row(snapshot):
         if in_use:
             st.button("In use on the Draw page", key="use_model", disabled=True, icon=":material/check:")
         else:
+            may_change = access.can_change_models(access.current_role())
             st.button(
                 "Use this model", key="use_model", type="primary", icon=":material/draw:",
-                on_click=use_model, args=(snapshot.model_id,),
-                help="Make it the model that reads your drawings.",
+                on_click=use_model, args=(snapshot.model_id,), disabled=not may_change,
+                help="Make it the model that reads your drawings." if may_change else access.NOT_HOST,
             )
     if failure := st.session_state.pop(USE_FAILED_KEY, None):
         st.error(failure)

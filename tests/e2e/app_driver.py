@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ WHOLE_RUN_FINISHED = {  # not FINISHED_EARLY_FOR_RERUN (another run follows) nor
     ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
     ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR,
 }
+FRAGMENT_RUN_FINISHED = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 DRAWING_CANVAS = "[data-testid=stBidiComponentIsolated] canvas.dc-canvas.lower-canvas"
@@ -137,7 +139,9 @@ def launch_chromium(playwright):
 
 
 class RunCounter:
-    """Counts the whole script runs that the server reports finished to one page.
+    """Counts the script runs that the server reports finished to one page: whole runs, and the
+    fragment runs the user caused (a stroke or a click in the Draw page's drawing area), not the
+    ones a fragment's timer starts (the Train page's progress).
 
     Read from the websocket, not the page: a fast run can start and finish within one render,
     and an "is it idle?" check alone cannot tell a finished rerun from one not started yet.
@@ -145,13 +149,31 @@ class RunCounter:
 
     def __init__(self, page):
         self.finished = 0
-        page.on("websocket", lambda socket: socket.on("framereceived", self._on_message))
+        self._user_fragment_run = False  # whether the last rerun the page asked for was the user's, in a fragment
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket):
+        socket.on("framereceived", self._on_message)
+        socket.on("framesent", self._on_sent)
+
+    def _on_sent(self, payload):
+        if isinstance(payload, str):
+            return
+        message = BackMsg.FromString(payload)
+        if message.WhichOneof("type") == "rerun_script":
+            state = message.rerun_script
+            self._user_fragment_run = bool(state.fragment_id) and not state.is_auto_rerun
 
     def _on_message(self, payload):
         if isinstance(payload, str):
             return
         message = ForwardMsg.FromString(payload)
-        if message.WhichOneof("type") == "script_finished" and message.script_finished in WHOLE_RUN_FINISHED:
+        if message.WhichOneof("type") != "script_finished":
+            return
+        if message.script_finished in WHOLE_RUN_FINISHED:
+            self.finished += 1
+        elif message.script_finished == FRAGMENT_RUN_FINISHED and self._user_fragment_run:
+            self._user_fragment_run = False
             self.finished += 1
 
 
@@ -159,12 +181,25 @@ _run_counters = weakref.WeakKeyDictionary()
 
 
 def open_app(browser, url, path=""):
-    """A new page at url/path, its first script run finished."""
-    page = browser.new_page(viewport=VIEWPORT)
+    """A new page at url/path, its first script run finished. browser: a Browser (each page
+    its own new session, without cookies) or a BrowserContext (its pages share its cookies)."""
+    page = browser.new_page(viewport=VIEWPORT) if hasattr(browser, "new_context") else browser.new_page()
     _run_counters[page] = RunCounter(page)
     page.goto(f"{url}/{path}")
     wait_for_runs(page, after=0)
     return page
+
+
+def wait_for_cookie(page, name, timeout_ms=READING_TIMEOUT_MS):
+    """Wait until the page's browser context holds a cookie called name; return its value."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        for cookie in page.context.cookies():
+            if cookie["name"] == name:
+                return cookie["value"]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"No cookie {name!r} was set on {page.url} within {timeout_ms} ms.")
+        page.wait_for_timeout(POLL_MS)
 
 
 def finished_runs(page):

@@ -3,6 +3,10 @@
 The server works on copies: a tmp copy of the repository's models/ folder (so the tests never
 change the real store), a tmp drawings database, and a small training subset. Screenshots of
 each step go to test-artifacts/e2e/ (git-ignored).
+
+The server is set to serve others (DIGIT_APP_SHARED=1, still on 127.0.0.1 only), as a teacher
+serves a class: `page` and `host` are in a browser context that opened the host link; a page
+made with `app_driver.open_app(browser, ...)` is a visitor's.
 """
 
 import os
@@ -19,6 +23,8 @@ from tests.e2e import app_driver
 # DIGIT_APP_MODELS=/tmp/store python train.py --arch cnn --epochs 2 --augment --id default-cnn
 MODELS_SOURCE_ENV_VAR = "DIGIT_APP_E2E_MODELS_FROM"
 TRAIN_LIMIT = "1000"  # training digits for the Train page's jobs: one epoch in seconds
+HOST_TOKEN = "e2e-host-token-4f2a9c7d1b"
+DRAWINGS_PER_VISITOR = 3  # small, so that a test reaches the quota in a few strokes
 ARTIFACTS = app_driver.ROOT / "test-artifacts" / "e2e"
 
 expect.set_options(timeout=app_driver.READING_TIMEOUT_MS)  # a busy 2-core machine is slow to rerun
@@ -47,6 +53,9 @@ def app_url(models_dir):
         "DIGIT_APP_MODELS": str(models_dir),
         "DIGIT_APP_TRAIN_LIMIT": TRAIN_LIMIT,
         "DIGIT_APP_DRAWINGS_DB": str(models_dir.parent / "drawings.sqlite3"),
+        "DIGIT_APP_SHARED": "1",
+        "DIGIT_APP_HOST_TOKEN": HOST_TOKEN,
+        "DIGIT_APP_MAX_DRAWINGS_PER_VISITOR": str(DRAWINGS_PER_VISITOR),
     }
     with app_driver.AppServer(ARTIFACTS / "streamlit.log", env=env) as server:
         yield server.url
@@ -60,10 +69,22 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def host(browser, app_url):
+    """A browser context that opened the host link: its pages are the host's."""
+    context = browser.new_context(viewport=app_driver.VIEWPORT)
+    link_page = app_driver.open_app(context, app_url, f"?host_token={HOST_TOKEN}")
+    expect(link_page.get_by_text("You are the host")).to_be_visible()
+    app_driver.wait_for_cookie(link_page, "digit_app_host")
+    link_page.close()
+    yield context
+    context.close()
+
+
 @pytest.fixture
-def page(browser, app_url):
-    """A new browser session on the Draw page, its canvas ready."""
-    app_page = app_driver.open_app(browser, app_url)
+def page(host, app_url):
+    """A new browser session of the host's on the Draw page, its canvas ready."""
+    app_page = app_driver.open_app(host, app_url)
     app_driver.canvas_box(app_page)
     yield app_page
     app_page.close()

@@ -24,8 +24,8 @@ def _long_flag_ones(count, seed):
     return np.stack(images)
 
 
-def test_correct_a_reading_see_it_kept_and_fine_tune_on_it(browser, app_url, screenshot, tmp_path):
-    page = app_driver.open_app(browser, app_url)
+def test_correct_a_reading_see_it_kept_and_fine_tune_on_it(host, app_url, screenshot, tmp_path):
+    page = app_driver.open_app(host, app_url)  # the host: a visitor may keep only a few drawings here
     app_driver.canvas_box(page)
     app_driver.draw(page, SEVEN)
     expect(app_driver.prediction_value(page)).to_have_text("7")
