@@ -7,7 +7,7 @@ from digit_app import store
 from digit_app.inference import Predictor, readings, temperature_of
 
 # Test-set accuracy floors: the default CNN, and the two notebook nets trained as the notebooks did.
-FLOORS = {"default-cnn": 0.994, "dense-128": 0.975, "dense-32-64": 0.965}
+FLOORS = {"default-cnn": 0.993, "dense-128": 0.975, "dense-32-64": 0.965}
 
 
 @pytest.mark.parametrize("model_id, floor", FLOORS.items())
