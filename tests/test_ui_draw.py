@@ -12,7 +12,7 @@ from digit_app.architectures import build_model
 from digit_app.store import DEFAULT_MODEL_ID
 from digit_app.ui.draw import GRID_LEVEL, PIXEL_SCALE, pixel_view, probability_chart_spec
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+APP = str(Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "navigation.py")
 PROMPT_START = "Draw a digit from 0 to 9"
 
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from digit_app import store
 
-APP = "../streamlit_app.py"
+APP = "../digit_app/ui/navigation.py"
 PAGE = "../digit_app/ui/models.py"
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
 
@@ -31,7 +31,7 @@ def shown_text(at):
 
 def test_page_renders_from_the_app_navigation(app_store):
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_SECONDS).run()
-    at.switch_page("digit_app/ui/models.py").run()
+    at.switch_page("models.py").run()
     assert not at.exception
     assert at.title[0].value == "Models"
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from digit_app import jobs, store
 from digit_app.data import MnistNotFound
 
-APP = "../streamlit_app.py"
+APP = "../digit_app/ui/navigation.py"
 PAGE = "../digit_app/ui/train.py"
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
 JOB_TIMEOUT_SECONDS = 90
@@ -45,7 +45,7 @@ def texts(at):
 
 def test_page_renders_from_the_app_navigation(app_store, job_manager):
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_SECONDS).run()
-    at.switch_page("digit_app/ui/train.py").run()
+    at.switch_page("train.py").run()
     assert not at.exception
     assert at.title[0].value == "Train a model"
     assert at.button(key="start_training").disabled is False

@@ -204,22 +204,28 @@ def broken_default_ui(error):
 
 @st.fragment
 def drawing_area():
-    """The part of the page a stroke changes: rerun alone after each stroke."""
-    try:
-        predictor, load_warning = resources.active_predictor()  # on each stroke: a model put in use is used at once
-    except store.ModelLoadError as error:
-        broken_default_ui(error)
-        return
-    st.caption(model_caption(predictor.model_id))
-    if load_warning:
-        st.warning(load_warning, icon=":material/warning:")
+    """The part of the page a stroke changes: rerun alone after each stroke. The canvas is drawn
+    before the model is fetched, so that on a cold start a person sees it at once, with "Loading
+    the model…" where the reading will be; the model's caption is filled in above it afterwards."""
+    model_notes = st.container()
     with st.container(horizontal=True, gap="large"):
         with st.container(width=CANVAS_COLUMN_WIDTH):
             canvas = canvas_ui()
             canvas_controls_ui()
         with st.container():
+            try:
+                with st.spinner(resources.LOADING_MESSAGE):
+                    # On each stroke: a model put in use is used at once.
+                    predictor, load_warning = resources.active_predictor()
+            except store.ModelLoadError as error:
+                broken_default_ui(error)
+                return
             prediction = None if canvas is None else predictor.predict_canvas(canvas)
             reading_ui(prediction, canvas, predictor.model_id)
+    with model_notes:
+        st.caption(model_caption(predictor.model_id))
+        if load_warning:
+            st.warning(load_warning, icon=":material/warning:")
 
 
 def show_page():

@@ -3,28 +3,71 @@
 A model is loaded once per (id, file version) and kept in st.cache_resource, never in
 st.session_state. The page asks for the active model on every rerun; that costs one small file
 read and one stat, so a model activated on the Models page is used on the very next stroke.
+
+The server starts loading the active model as soon as it starts (start_loading_active_model,
+called by digit_app/ui/warm_up.py), so that the first visitor usually finds it ready. TensorFlow
+is imported there, in the background, and not by importing this module: the Draw page can show
+its canvas before TensorFlow is loaded.
 """
 
+import concurrent.futures
 import gc
 import os
+import threading
 
 import streamlit as st
 
-from digit_app import store
-from digit_app.inference import Predictor, temperature_of
+from digit_app import quiet_start, store
 
 CACHED_MODELS = 2  # the active model and the one before it: switching back and forth stays instant
+LOADING_MESSAGE = "Loading the model…"
+
+_early_load = None  # (model id, file version, Future of its Predictor), started with the server
+_early_load_lock = threading.Lock()
 
 
-@st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Loading the model…")
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner=False)
 def predictor(model_id, file_version):
     """The Predictor for one saved model. file_version (the file's modification time) is part of
-    the key only, so that a model saved again under the same id is loaded afresh."""
-    del file_version
-    model_store = store.default_store
-    loaded = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
+    the key, so that a model saved again under the same id is loaded afresh."""
+    with _early_load_lock:
+        early = _early_load
+    if early is not None and early[:2] == (model_id, file_version):
+        return early[2].result()  # waits while the server's early load is still going
+    return _load(model_id)
+
+
+def _load(model_id):
+    with quiet_start.tensorflow_chatter_hidden():
+        from digit_app.inference import Predictor, temperature_of  # imports TensorFlow: seconds at first
+
+        model_store = store.default_store
+        loaded = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
     _spare_from_garbage_collection()
     return loaded
+
+
+def start_loading_active_model():
+    """Load the active model in a background thread; predictor() then waits for it rather than
+    loading it a second time. Returns the thread."""
+    global _early_load
+    model_store = store.default_store
+    model_id = model_store.active_id()
+    future = concurrent.futures.Future()
+    with _early_load_lock:
+        _early_load = (model_id, _file_version(model_store, model_id), future)
+    thread = threading.Thread(
+        target=_load_into, args=(future, model_id), name="digit_app model loading", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _load_into(future, model_id):
+    try:
+        future.set_result(_load(model_id))
+    except BaseException as error:  # noqa: BLE001 - handed to whoever asks for the model, page included
+        future.set_exception(error)
 
 
 def _spare_from_garbage_collection():
