@@ -54,6 +54,11 @@ def canvas_to_mnist(rgba):
     return _centre_by_mass(digit)
 
 
+def has_ink(rgba):
+    """Whether the canvas holds any ink at all: with canvas_to_mnist None, it is too small to read."""
+    return _ink_crop(rgba) is not None
+
+
 def validate_canvas(rgba):
     """Raise a ValueError that says what was received unless rgba is an (H, W, 4) uint8 array."""
     if not isinstance(rgba, np.ndarray):

@@ -7,6 +7,7 @@ from digit_app.preprocess import (
     STROKE_WIDTH_RANGE,
     _stroke_width,
     canvas_to_mnist,
+    has_ink,
 )
 from digit_app.synthetic import BLACK, TRANSPARENT, WHITE, draw_strokes, mnist_to_canvas
 
@@ -106,12 +107,15 @@ def test_any_canvas_size(size, reference_four):
 )
 def test_empty_canvas_reads_as_nothing(canvas):
     assert canvas_to_mnist(canvas) is None
+    assert not has_ink(canvas)  # the page prompts to draw, rather than asking for a bigger drawing
 
 
 @pytest.mark.parametrize("pen_width", [5, 10, 20, 30, 40])
 @pytest.mark.parametrize("background", [TRANSPARENT, WHITE])
 def test_a_dot_reads_as_nothing(pen_width, background):
-    assert canvas_to_mnist(draw_strokes([[(140, 140)]], width=pen_width, background=background)) is None
+    dot = draw_strokes([[(140, 140)]], width=pen_width, background=background)
+    assert canvas_to_mnist(dot) is None
+    assert has_ink(dot)  # so the page can say it is too small, not that the canvas is empty
 
 
 def test_a_speck_reads_as_nothing():

@@ -9,7 +9,7 @@ input is enlarged with numpy.
 import numpy as np
 import streamlit as st
 
-from digit_app import store
+from digit_app import preprocess, store
 from digit_app.ui import access, feedback, resources
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
@@ -25,9 +25,12 @@ WINNER_COLOR = "#4f46e5"
 OTHER_COLOR = "#c7d2fe"
 CHART_HEIGHT = 230
 CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
+CANVAS_DRAWING_KEY = "canvas_drawing"  # the strokes as the canvas last sent them (Fabric.js JSON)
+CANVAS_START_KEY = "canvas_start"  # the strokes a remounted canvas starts from
 PROMPT = "Draw a digit from 0 to 9 in the white box. The model reads it after every stroke."
 NOT_A_DIGIT = "This doesn't look like a digit."
 CANNOT_TELL = "This model reads every drawing as a digit: it cannot tell when one is not."
+TOO_SMALL = "Too small to read; draw bigger."
 HOW_IT_READS = (
     "Your drawing is cropped, scaled to fit 20×20 pixels and centred in a 28×28 image, "
     "the way the MNIST digits the model learnt from were prepared."
@@ -119,6 +122,15 @@ def unsure_text(prediction):
 def _clear_canvas():
     # A new key gives a new, empty canvas component (and a fresh undo history).
     st.session_state.canvas_generation += 1
+    st.session_state.pop(CANVAS_START_KEY, None)
+    st.session_state.pop(CANVAS_DRAWING_KEY, None)
+
+
+def _keep_strokes_for_new_pen():
+    """The pen width slider's callback. A quick run of pen changes can remount the canvas
+    component, and a remounted canvas starts from its initial drawing: empty, unless it is given
+    the strokes drawn so far, as here. (An unchanged initial drawing is not reloaded.)"""
+    st.session_state[CANVAS_START_KEY] = st.session_state.get(CANVAS_DRAWING_KEY)
 
 
 def canvas_ui():
@@ -130,6 +142,7 @@ def canvas_ui():
     st.session_state.setdefault("canvas_generation", 0)
     with st.container(border=True, width="content"):
         result = st_canvas(
+            initial_drawing=st.session_state.get(CANVAS_START_KEY),
             stroke_width=st.session_state.get("stroke_width", DEFAULT_STROKE_WIDTH),  # the slider below
             stroke_color=INK_COLOR,
             background_color=PAPER_COLOR,
@@ -140,12 +153,16 @@ def canvas_ui():
             return_image_data=True,
             key=f"canvas-{st.session_state.canvas_generation}",
         )
+    st.session_state[CANVAS_DRAWING_KEY] = result.json_data
     return result.image_data
 
 
 def canvas_controls_ui():
     with st.container(horizontal=True, vertical_alignment="bottom", width=CANVAS_COLUMN_WIDTH):
-        st.slider("Pen width", MIN_STROKE_WIDTH, MAX_STROKE_WIDTH, DEFAULT_STROKE_WIDTH, key="stroke_width")
+        st.slider(
+            "Pen width", MIN_STROKE_WIDTH, MAX_STROKE_WIDTH, DEFAULT_STROKE_WIDTH, key="stroke_width",
+            on_change=_keep_strokes_for_new_pen,
+        )
         st.button("Clear", key="clear_canvas", icon=":material/delete:", on_click=_clear_canvas)
     st.caption("Undo a stroke with ↶ in the toolbar that appears above the canvas when you point at it.")
 
@@ -153,8 +170,13 @@ def canvas_controls_ui():
 def reading_ui(prediction, canvas, model_id):
     """Show the model's reading of the drawing, or the prompt when there is nothing to read; under
     a reading, the buttons that keep the drawing with its true label (digit_app/ui/feedback.py)."""
+    has_ink = canvas is not None and preprocess.has_ink(canvas)
+    feedback.saved_notice_ui(drawing_started=has_ink)
     if prediction is None:
-        st.info(PROMPT, icon=":material/draw:")
+        if has_ink:
+            st.warning(TOO_SMALL, icon=":material/zoom_in:")
+        else:
+            st.info(PROMPT, icon=":material/draw:")
         st.caption(HOW_IT_READS)
         return
     if not prediction.is_digit:

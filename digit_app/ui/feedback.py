@@ -10,6 +10,8 @@ from PIL import Image
 from digit_app.drawings import DrawingStoreError
 from digit_app.ui import access
 
+SAVED_KEY = "feedback_saved"  # the notice of the drawing just kept
+
 
 def canvas_png(rgba):
     """The canvas as PNG bytes, kept beside the 28x28 model input."""
@@ -33,8 +35,17 @@ def _keep(label, prediction, rgba, model_id, after_saving):
         st.session_state.feedback_error = f"The drawing was not saved: {error}"
         return
     verdict = "right" if label == prediction.digit else f"wrong: it is a {label}"
-    st.session_state.feedback_saved = f"Saved drawing #{drawing_id} ({verdict}). See it on My drawings."
+    st.session_state[SAVED_KEY] = f"Saved drawing #{drawing_id} ({verdict}). See it on My drawings."
     after_saving()
+
+
+def saved_notice_ui(drawing_started):
+    """'Saved drawing #n', from the moment the drawing is kept (the canvas is then cleared) until
+    the next drawing starts."""
+    if drawing_started:
+        st.session_state.pop(SAVED_KEY, None)
+    elif message := st.session_state.get(SAVED_KEY):
+        st.success(message, icon=":material/check_circle:")
 
 
 def _corrected(key, prediction, rgba, model_id, after_saving):
@@ -47,8 +58,6 @@ def _corrected(key, prediction, rgba, model_id, after_saving):
 def feedback_ui(prediction, rgba, model_id, after_saving):
     """Buttons that keep the drawing with its true label; after_saving() runs once it is kept
     (the Draw page clears the canvas for the next digit)."""
-    if message := st.session_state.pop("feedback_saved", None):
-        st.toast(message, icon=":material/check_circle:")
     if message := st.session_state.pop("feedback_error", None):
         st.error(message, icon=":material/error:")
     with st.container(horizontal=True, vertical_alignment="bottom", key="feedback"):

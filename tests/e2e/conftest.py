@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from digit_app.drawings import DrawingStore
 from digit_app.store import ACTIVE_FILE, DEFAULT_MODEL_ID, ModelStore
 from tests.e2e import app_driver
 
 # A models folder to copy instead of the repository's models/, e.g. one made with
 # DIGIT_APP_MODELS=/tmp/store python train.py --arch cnn --epochs 2 --augment --id default-cnn
 MODELS_SOURCE_ENV_VAR = "DIGIT_APP_E2E_MODELS_FROM"
+DRAWINGS_FILE = "drawings.sqlite3"
 TRAIN_LIMIT = "1000"  # training digits for the Train page's jobs: one epoch in seconds
 HOST_TOKEN = "e2e-host-token-4f2a9c7d1b"
 DRAWINGS_PER_VISITOR = 3  # small, so that a test reaches the quota in a few strokes
@@ -52,7 +54,7 @@ def app_url(models_dir):
     env = {
         "DIGIT_APP_MODELS": str(models_dir),
         "DIGIT_APP_TRAIN_LIMIT": TRAIN_LIMIT,
-        "DIGIT_APP_DRAWINGS_DB": str(models_dir.parent / "drawings.sqlite3"),
+        "DIGIT_APP_DRAWINGS_DB": str(models_dir.parent / DRAWINGS_FILE),
         "DIGIT_APP_SHARED": "1",
         "DIGIT_APP_HOST_TOKEN": HOST_TOKEN,
         "DIGIT_APP_MAX_DRAWINGS_PER_VISITOR": str(DRAWINGS_PER_VISITOR),
@@ -111,3 +113,9 @@ def screenshot(request):
         app_page.screenshot(path=ARTIFACTS / f"{test_name}-{len(steps):02d}-{step}.png", full_page=True)
 
     return save
+
+
+@pytest.fixture
+def drawings_store(app_url, models_dir):
+    """The server's drawings database."""
+    return DrawingStore(models_dir.parent / DRAWINGS_FILE)

@@ -1,6 +1,7 @@
 """The Draw page in Chromium against a real server: draw with the mouse, read the model's answer."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ SEVEN = [[(78, 62), (140, 60), (204, 58), (186, 105), (166, 150), (148, 196), (1
 ZERO = [_ellipse(140, 142, 62, 92)]
 SLANTED_STROKE = [[(196, 58), (178, 120), (160, 180), (142, 240)]]  # a 1 on its own
 FLAG = [[(72, 60), (130, 59), (196, 58)]]  # turns that 1 into a 7
+DOT = [[(140, 140), (142, 141)]]
+PEN_WIDTH_SLIDER = ".st-key-stroke_width input[type=range]"
+QUICK_PRESSES = 20
 
 
 def _prediction(page):
@@ -70,3 +74,46 @@ def test_undo_takes_back_the_last_stroke(page, screenshot):
 def test_the_page_names_the_model_in_use(page):
     expect(page.get_by_text("Model: default-cnn (cnn, ")).to_be_visible()
     expect(page.get_by_text("% on MNIST test)")).to_be_visible()
+
+
+def test_saved_shows_at_once_and_goes_with_the_next_drawing(page, screenshot, drawings_store):
+    app_driver.draw(page, SEVEN)
+    expect(_prediction(page)).to_have_text("7")
+    app_driver.rerun_after(page, page.get_by_role("button", name="Right, it is a 7").click)
+    saved = page.get_by_text(re.compile(r"^Saved drawing #\d+ \(right\)"))
+    expect(saved).to_be_visible()  # at once, on the cleared canvas, not one drawing late
+    expect(_prompt(page)).to_be_visible()
+    screenshot(page, "saved")
+    drawings_store.delete(int(re.search(r"#(\d+)", saved.inner_text()).group(1)))  # others count drawings
+    app_driver.draw(page, ONE)
+    expect(_prediction(page)).to_have_text("1")
+    expect(saved).to_have_count(0)
+    screenshot(page, "next-drawing")
+
+
+@pytest.mark.parametrize("key", ["ArrowRight", "ArrowLeft", "ArrowRight"], ids=["wider", "narrower", "wider-again"])
+def test_quick_pen_width_changes_keep_the_strokes_and_their_reading(page, screenshot, key):
+    app_driver.draw(page, ONE)
+    expect(_prediction(page)).to_have_text("1")
+    ink_before = app_driver.canvas_pixels(page)
+    slider = page.locator(PEN_WIDTH_SLIDER)
+    slider.focus()
+    for _ in range(QUICK_PRESSES):  # about as fast as a held-down key repeats
+        page.keyboard.press(key)
+        page.wait_for_timeout(30)
+    slider.blur()
+    page.wait_for_timeout(1_000)  # the canvas sends a reloaded drawing after the last rerun
+    app_driver.wait_until_idle(page)
+    screenshot(page, "after-pen-changes")
+    assert np.array_equal(app_driver.canvas_pixels(page), ink_before), "the pen change wiped or changed the strokes"
+    expect(_prediction(page)).to_have_text("1")
+    app_driver.draw(page, FLAG)  # and the new pen draws on the same drawing
+    expect(_prediction(page)).to_have_text("7")
+
+
+def test_a_dot_too_small_to_read_says_so(page, screenshot):
+    app_driver.draw(page, DOT)
+    expect(page.get_by_text("Too small to read; draw bigger")).to_be_visible()
+    expect(_prediction(page)).to_have_count(0)
+    expect(_prompt(page)).to_have_count(0)
+    screenshot(page, "dot")
