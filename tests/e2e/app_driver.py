@@ -180,11 +180,17 @@ class RunCounter:
 _run_counters = weakref.WeakKeyDictionary()
 
 
-def open_app(browser, url, path=""):
-    """A new page at url/path, its first script run finished. browser: a Browser (each page
-    its own new session, without cookies) or a BrowserContext (its pages share its cookies)."""
+def new_page(browser):
+    """A new, blank page whose script runs are counted (see finished_runs). browser: a Browser
+    (each page its own new session, without cookies) or a BrowserContext (its pages share its cookies)."""
     page = browser.new_page(viewport=VIEWPORT) if hasattr(browser, "new_context") else browser.new_page()
     _run_counters[page] = RunCounter(page)
+    return page
+
+
+def open_app(browser, url, path=""):
+    """A new page at url/path (see new_page), its first script run finished."""
+    page = new_page(browser)
     page.goto(f"{url}/{path}")
     wait_for_runs(page, after=0)
     return page
