@@ -302,21 +302,38 @@ class DrawingStore:
             np.savez_compressed(destination, images=images, labels=labels)
         return len(images)
 
-    def import_npz(self, file):
+    def import_npz(self, file, predictor=None):
         """Add the drawings of an .npz (a path, bytes or a binary file such as an upload) in one
         transaction; returns how many. The file is checked completely first: on any problem a
         ValueError says what, and nothing is added.
 
         Accepted: `images` (N, 28, 28) uint8 0-255 (as export_npz writes them), or float32/float64
         in [0, 1] (as models take them); `labels` (N,) of any integer dtype in 0..9;
-        1 <= N <= MAX_IMPORT_DRAWINGS; at most MAX_IMPORT_BYTES. Other keys are ignored."""
+        1 <= N <= MAX_IMPORT_DRAWINGS; at most MAX_IMPORT_BYTES. Other keys are ignored.
+
+        predictor: a digit_app.inference.Predictor. When given, each drawing is kept with its
+        reading, as a drawing saved on the Draw page is, so that it counts among the model's
+        mistakes; without one, imported drawings are kept unread."""
         model_inputs, labels = read_drawings_npz(file)
         created_at = _now()
-        rows = [(image.tobytes(), int(label), created_at, "import", self.owner) for image, label in zip(model_inputs, labels)]
+        readings = [(None, None, None)] * len(labels)
+        if predictor is not None:
+            # The digits' columns, as the Draw page keeps them (inference.split_readings); a model's
+            # 11th column is "not a digit".
+            probabilities = predictor.predict_batch(model_inputs)[:, :NUM_CLASSES]
+            readings = [
+                (int(np.argmax(row)), _check_probabilities(row), predictor.model_id) for row in probabilities
+            ]
+        rows = [
+            (image.tobytes(), int(label), predicted, row_probabilities, model_id, created_at, "import", self.owner)
+            for image, label, (predicted, row_probabilities, model_id) in zip(model_inputs, labels, readings)
+        ]
         with self._transaction() as connection:
             self._check_quotas(connection, adding=len(rows), adding_bytes=sum(len(row[0]) for row in rows))
             connection.executemany(
-                "INSERT INTO drawings (model_input, label, created_at, source, owner) VALUES (?, ?, ?, ?, ?)", rows
+                "INSERT INTO drawings (model_input, label, predicted, probabilities, model_id, created_at, source, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
         return len(rows)
 

@@ -310,6 +310,20 @@ def test_export_then_import_is_bit_identical(tmp_path, drawing_store, digits):
     assert other.count() == 2 * len(images)
 
 
+def test_import_with_a_predictor_keeps_each_drawing_with_its_reading(drawing_store, digits, tiny_trained_model):
+    from digit_app.inference import Predictor
+
+    images, labels = digits
+    predictor = Predictor(tiny_trained_model.model, "tiny")
+    expected = predictor.predict_batch(images).argmax(axis=1)
+    drawing_store.import_npz(io.BytesIO(npz_bytes(images=images, labels=labels)), predictor=predictor)
+    kept = list(reversed(drawing_store.list()))
+    assert [drawing.predicted for drawing in kept] == [int(digit) for digit in expected]
+    assert {drawing.model_id for drawing in kept} == {"tiny"}
+    assert all(drawing.probabilities is not None for drawing in kept)
+    assert drawing_store.count(wrong_only=True) == int((expected != labels).sum())
+
+
 def test_export_of_an_empty_store_says_so(drawing_store):
     with pytest.raises(ValueError, match="no drawings"):
         drawing_store.export_npz(io.BytesIO())

@@ -107,15 +107,26 @@ def npz_bytes(**arrays):
     return buffer.getvalue()
 
 
-def test_import_a_good_file(filled_store, small_mnist):
+def test_import_a_good_file(filled_store, small_mnist, app_store):
     app = run_page()
     upload = npz_bytes(images=small_mnist.x_test[3:8], labels=small_mnist.y_test[3:8])
     app.file_uploader[0].set_value(("more.npz", upload, "application/octet-stream")).run()
     app.button(key="import").click().run()
     assert not app.exception
     assert filled_store.count() == 8
-    assert app.success[0].value == "Imported 5 drawings from more.npz."
+    assert app.success[0].value == "Imported 5 drawings from more.npz, each read by the model in use."
     assert len(app.image) == 8
+    imported = filled_store.list(limit=5)  # newest first: the five just imported
+    assert len(imported) == 5 and all(drawing.predicted is not None for drawing in imported)
+    assert {drawing.model_id for drawing in imported} == {app_store.active_id()}
+
+
+def test_importing_one_drawing_says_one_drawing(filled_store, small_mnist, app_store):
+    app = run_page()
+    upload = npz_bytes(images=small_mnist.x_test[:1], labels=small_mnist.y_test[:1])
+    app.file_uploader[0].set_value(("one.npz", upload, "application/octet-stream")).run()
+    app.button(key="import").click().run()
+    assert app.success[0].value == "Imported 1 drawing from one.npz, each read by the model in use."
 
 
 def test_import_a_bad_file_changes_nothing(filled_store):
@@ -234,7 +245,7 @@ def _button_keys(app):
 def test_fine_tune_needs_ten_drawings(app_store, job_manager, filled_store):
     app = run_page()
     assert app.button(key="start_fine_tune").disabled
-    assert "Needs at least 10 drawings; there are 3." in [caption.value for caption in app.caption]
+    assert "Needs at least 10 drawings; you have 3." in [caption.value for caption in app.caption]
 
 
 def test_no_fine_tune_while_a_training_job_runs(app_store, job_manager, twenty_drawings, small_mnist):

@@ -15,9 +15,10 @@ import io
 import numpy as np
 import streamlit as st
 
-from digit_app import jobs, personalize, store
+from digit_app import fine_tune_verdict, jobs, personalize, store
 from digit_app.drawings import DrawingStoreError
-from digit_app.ui import access
+from digit_app.fine_tune_verdict import plural
+from digit_app.ui import access, resources
 
 PAGE_SIZE = 30
 PIXEL_SCALE = 4  # each of the 28x28 pixels the model saw as a 4x4 square: 112 px thumbnails
@@ -132,7 +133,7 @@ def gallery_ui(store, label, wrong_only, may_write):
 
 def export_ui(store, total):
     st.download_button(
-        f"Export {total} drawings",
+        f"Export {plural(total, 'drawing')}",
         data=lambda: export_bytes(store),  # built when clicked, not on every rerun
         file_name=EXPORT_FILE_NAME,
         mime="application/octet-stream",
@@ -154,12 +155,12 @@ def import_ui(store):
     )
     if uploaded is not None and st.button(f"Import {uploaded.name}", icon=":material/upload:", key="import"):
         try:
-            added = store.import_npz(uploaded)
+            added = store.import_npz(uploaded, predictor=resources.active_predictor()[0])
         except (ValueError, DrawingStoreError) as error:  # a bad file, or a quota reached
             st.error(f"{uploaded.name} was not imported: {error}", icon=":material/block:")
             return
         st.session_state.import_generation += 1  # a new, empty uploader: the file cannot go in twice
-        _finish(f"Imported {added} drawings from {uploaded.name}.")
+        _finish(f"Imported {plural(added, 'drawing')} from {uploaded.name}, each read by the model in use.")
 
 
 def delete_all_ui(store, total):
@@ -173,7 +174,9 @@ def delete_all_ui(store, total):
         )
         return
     whose = " of yours" if store.owner else ""
-    st.warning(f"Delete all {total} drawings{whose}? This cannot be undone; export them first to keep a copy.")
+    st.warning(
+        f"Delete all {plural(total, 'drawing')}{whose}? This cannot be undone; export them first to keep a copy."
+    )
     with st.container(horizontal=True):
         confirmed = st.button("Yes, delete all", type="primary", key="confirm_delete_all_yes")
         cancelled = st.button("Cancel", key="confirm_delete_all_cancel")
@@ -181,7 +184,7 @@ def delete_all_ui(store, total):
         st.session_state.confirm_delete_all = False
     if confirmed:
         deleted = store.delete_all()
-        _finish(f"Deleted all {deleted} drawings.")
+        _finish(f"Deleted all {plural(deleted, 'drawing')}.")
     if cancelled:
         st.rerun()
 
@@ -257,7 +260,7 @@ def fine_tune_intro_ui(drawing_store, total):
         f"Teach the model in use (`{base_model_id}`) your handwriting: a copy of it trains for "
         f"{personalize.DEFAULT_EPOCHS} epochs on **{num_train}** of your drawings mixed with "
         f"{fine_tune_mnist_samples():,} MNIST digits, so that it does not forget them. "
-        f"**{num_held_out}** drawings are held out (always the same ones) to check the result: you see "
+        f"**{num_held_out}** {'drawing is' if num_held_out == 1 else 'drawings are'} held out (always the same ones) to check the result: you see "
         f"how well it reads them before and after, and how well it reads the {TEST_DIGITS} MNIST test digits. "
         "The new model is saved; you decide whether the Draw page uses it."
     )
@@ -268,7 +271,7 @@ def fine_tune_intro_ui(drawing_store, total):
     )
     enough = total >= personalize.MIN_DRAWINGS
     if not enough:
-        st.caption(f"Needs at least {personalize.MIN_DRAWINGS} drawings; there are {total}.")
+        st.caption(f"Needs at least {personalize.MIN_DRAWINGS} drawings; you have {total}.")
     may_write = access.current_role().may_write
     if not may_write:
         st.caption(access.READ_ONLY)
@@ -290,24 +293,33 @@ def fine_tune_progress_ui():
               help=None if may_stop else "Only the host or the person who started it can stop it.")
 
 
-def fine_tune_figures_ui(figures):
+def _metric_delta(change):
+    """st.metric's delta arguments for a Change: no arrow and no colour for no change."""
+    if change.direction == fine_tune_verdict.NONE:
+        return dict(delta=change.text, delta_color="off", delta_arrow="off")
+    return dict(delta=change.text)
+
+
+def fine_tune_figures_ui(figures, verdict):
     drawings_column, mnist_column = st.columns(2, gap="large")
-    drawings_change = (figures.drawings_accuracy_after - figures.drawings_accuracy_before) * 100
     drawings_column.metric(
         "Your held-out drawings",
         percent_of(figures.drawings_accuracy_after, figures.num_evaluation_drawings),
-        delta=f"{drawings_change:+.1f} points",
+        **_metric_delta(verdict.drawings),
         help="Drawings it never trained on, read correctly after fine-tuning.",
     )
     drawings_column.caption(
         f"Before: {percent_of(figures.drawings_accuracy_before, figures.num_evaluation_drawings)}"
     )
-    mnist_change = (figures.mnist_accuracy_after - figures.mnist_accuracy_before) * 100
     mnist_column.metric(
-        "MNIST test digits", f"{figures.mnist_accuracy_after:.2%}", delta=f"{mnist_change:+.2f} points",
+        "MNIST test digits", f"{figures.mnist_accuracy_after:.2%}", **_metric_delta(verdict.mnist),
         help=f"The {TEST_DIGITS} MNIST test digits, read correctly after fine-tuning.",
     )
     mnist_column.caption(f"Before: {figures.mnist_accuracy_before:.2%}")
+    for note in verdict.notes:
+        st.info(note, icon=":material/info:")
+    for warning in verdict.warnings:
+        st.warning(warning, icon=":material/warning:")
 
 
 def fine_tune_result_ui(snapshot):
@@ -321,16 +333,19 @@ def fine_tune_result_ui(snapshot):
     ended = "Stopped early" if snapshot.state == jobs.STOPPED else "Finished"
     st.success(
         f"{ended} after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs, fine-tuned from "
-        f"`{figures.base_model_id}` on {figures.num_train_drawings} drawings. Saved as `{snapshot.model_id}`.",
+        f"`{figures.base_model_id}` on {plural(figures.num_train_drawings, 'drawing')}. Saved as `{snapshot.model_id}`.",
         icon=":material/check_circle:",
     )
-    fine_tune_figures_ui(figures)
+    verdict = fine_tune_verdict.judge(figures)
+    fine_tune_figures_ui(figures, verdict)
     if store.default_store.active_id() == snapshot.model_id:
         st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
     else:
         may_change = access.can_change_models(access.current_role())
+        # Not the obvious next step when the figures argue against it.
         st.button(
-            "Use this model", key="use_fine_tuned", type="primary", icon=":material/draw:",
+            "Use this model", key="use_fine_tuned", type="secondary" if verdict.warnings else "primary",
+            icon=":material/draw:",
             on_click=use_fine_tuned_model, args=(snapshot.model_id,), disabled=not may_change,
             help="Make it the model that reads your drawings on the Draw page."
             if may_change else access.NOT_HOST,
