@@ -47,6 +47,11 @@ POINTS_PER_EPOCH = 100  # running-loss points kept per epoch for the live chart
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")  # Keras colours its errors for terminals
 
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+# The phases after the last batch, and the one between Stop and the end of the current batch.
+STOPPING = "Stopping after the current batch"
+CHECKING = "Checking the model on the test set"
+SAVING = "Saving the model"
+AFTER_TRAINING_PHASES = (CHECKING, SAVING)
 TRAINING, FINE_TUNING = "training", "fine-tuning"  # the kinds of job
 
 _log = logging.getLogger(__name__)
@@ -133,6 +138,13 @@ class JobSnapshot:
         if self.seconds_left is not None:
             text += f" · about {format_duration(self.seconds_left)} left"
         return text
+
+
+def _training_ends_with(progress, stop_requested):
+    """Whether the batch just done is the last: the last of the last epoch, or any once Stop was
+    pressed (train() stops after it)."""
+    last_batch = progress["epoch"] == progress["epochs"] and progress["batch"] == progress["batches"]
+    return stop_requested or last_batch
 
 
 def format_duration(seconds):
@@ -223,8 +235,8 @@ class TrainingJob:
         """Ask training to end after the current batch; returns at once."""
         self._stop_event.set()
         with self._lock:
-            if self._state == RUNNING:
-                self._phase = "Stopping after the current batch"
+            if self._state == RUNNING and self._phase not in AFTER_TRAINING_PHASES:
+                self._phase = STOPPING
 
     def join(self, timeout=None):
         self._thread.join(timeout)
@@ -295,9 +307,9 @@ class TrainingJob:
         return (STOPPED if result.stopped_early else FINISHED), results
 
     def _check_and_save(self, model, metadata, data):
-        self._set_phase("Checking the model on the test set")
+        self._set_phase(CHECKING)
         matrix, mistakes = evaluate_on_test_set(model, data.x_test, data.y_test)
-        self._set_phase("Saving the model")
+        self._set_phase(SAVING)
         model_id = self.model_store.save(model, metadata)
         return {"model_id": model_id, "confusion_matrix": matrix, "misclassified": mistakes}
 
@@ -310,6 +322,8 @@ class TrainingJob:
         with self._lock:
             if self._epoch == 0 and not self._stop_event.is_set():
                 self._phase = "Training"
+            if _training_ends_with(progress, self._stop_event.is_set()):
+                self._phase = CHECKING  # what train() does next; without this the page said nothing new
             self._epoch, self._batch = progress["epoch"], progress["batch"]
             self._batches_per_epoch = progress["batches"]
             self._batch_loss, self._batch_accuracy = progress["loss"], progress["accuracy"]

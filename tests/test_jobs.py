@@ -104,6 +104,19 @@ def test_stop_after_an_epoch_saves_the_whole_epochs(manager, store, small_mnist)
     assert not manager.stop()  # nothing left to stop
 
 
+def test_once_a_stop_takes_effect_the_phase_says_the_model_is_being_checked(manager, store, small_mnist):
+    job = manager.start(LONG, model_store=store, data=small_mnist)
+    wait_until(lambda snapshot: snapshot.epochs_completed >= 1, job)
+    manager.stop()
+    phases = []
+    while job.running:
+        phases.append(job.snapshot().phase)
+        time.sleep(0.002)
+    seen = list(dict.fromkeys(phases))  # in order, once each
+    assert seen[0] in (jobs.STOPPING, jobs.CHECKING)
+    assert jobs.CHECKING in seen, f"phases seen after stop(): {seen}"
+
+
 def test_failing_job_reports_failed_and_leaves_the_active_model(manager, store_with_active_model, small_mnist):
     store = store_with_active_model
     models_before = store.list()

@@ -139,7 +139,10 @@ def test_a_second_session_sees_the_running_job_and_cannot_start_another(app_stor
 
     second = open_page()  # another tab, or the same tab reloaded
     assert second.button(key="start_training").disabled
-    assert "A training job is running" in texts(second)
+    assert "These are the running job's settings" in texts(second)
+    # The running job's settings, read-only: not the form's defaults.
+    assert second.number_input(key="epochs").value == 50 and second.number_input(key="epochs").disabled
+    assert second.radio(key="architecture").value == "dense-128" and second.radio(key="architecture").disabled
     assert second.subheader[-1].value == "Training…"
     assert "dense-128 · 50 epochs" in texts(second)
 

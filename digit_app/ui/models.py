@@ -4,7 +4,7 @@ import datetime
 
 import streamlit as st
 
-from digit_app import store
+from digit_app import jobs, store
 from digit_app.architectures import ARCHITECTURES
 from digit_app.ui import access, charts, resources
 
@@ -150,7 +150,11 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
         parameters = meta.get("parameters")
         columns[2].metric("Parameters", f"{parameters:,}" if isinstance(parameters, int) else "–")
         seconds = meta.get("training_seconds")
-        columns[3].metric("Training time", f"{seconds:.0f} s" if isinstance(seconds, (int, float)) else "–")
+        columns[3].metric(
+            "Training time", jobs.format_duration(seconds) if isinstance(seconds, (int, float)) else "–",
+            help="Training and testing the network, as the Train page reports it. The Train page's "
+            "total also counts loading the data, checking the model and saving it.",
+        )
         history = meta.get("history") or {}
         if history.get("loss"):
             with st.expander("Training curves"):

@@ -18,9 +18,14 @@ REFRESH_SECONDS = 1.0
 LIVE_CHART_DPI = 110  # redrawn every refresh: sharp enough, and cheap
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 DEFAULT_EPOCHS = 5
+DEFAULT_BATCH_SIZE = 128
 DEFAULT_LEARNING_RATE = 0.001
 DEFAULT_VALIDATION_FRACTION = 0.1
 TEST_DIGITS = "10,000"
+AFTER_STOP_TEXT = {
+    jobs.CHECKING: "Checking the model on the test set, then saving it…",
+    jobs.SAVING: "Saving the model…",
+}
 START_REFUSED_KEY = "train_page_start_refused"
 USE_FAILED_KEY = "train_page_use_failed"
 
@@ -44,41 +49,72 @@ def describe_settings(settings):
     return " · ".join(parts)
 
 
-def choose_settings():
+def form_defaults():
+    """The settings form's starting values, by widget key."""
+    return dict(
+        architecture=DEFAULT_ARCHITECTURE, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
+        learning_rate=DEFAULT_LEARNING_RATE, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+        augment=False, cosine_decay=False,
+    )
+
+
+def form_values(settings):
+    """A job's TrainingSettings as the settings form's values, by widget key."""
+    return {key: getattr(settings, key) for key in form_defaults()}
+
+
+def fill_form(running_settings):
+    """Put values in the form before its widgets are drawn: a running job's settings, which the
+    form then shows read-only (in every tab and session, whoever started the job), or else the
+    defaults where the form has no value yet. The widgets take their values from here alone:
+    given a default too, Streamlit would warn that the value was set twice."""
+    if running_settings is None:
+        for key, value in form_defaults().items():
+            st.session_state.setdefault(key, value)
+        return
+    values = form_values(running_settings)
+    if values["batch_size"] not in BATCH_SIZES:
+        values.pop("batch_size")  # not one the form offers: left as it is
+        st.session_state.setdefault("batch_size", DEFAULT_BATCH_SIZE)
+    st.session_state.update(values)
+
+
+def choose_settings(disabled=False):
     """The settings widgets; returns their values as TrainingSettings arguments."""
     architecture = st.radio(
-        "Network", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULT_ARCHITECTURE),
+        "Network", list(ARCHITECTURES),
         captions=[ARCHITECTURES[name][0].capitalize() for name in ARCHITECTURES], key="architecture",
+        disabled=disabled,
     )
     # No min_value/max_value on the number inputs: the browser would clamp a typed value back
     # silently, and the job would run with a value the user never saw. Out-of-range values get
     # the settings' own message instead, and Start stays disabled until they are fixed.
     epochs = st.number_input(
-        "Epochs", value=DEFAULT_EPOCHS, step=1, key="epochs",
+        "Epochs", step=1, key="epochs", disabled=disabled,
         help=f"How many times the network sees every training digit: 1 to {MAX_EPOCHS}.",
     )
     batch_size = st.select_slider(
-        "Batch size", BATCH_SIZES, value=128, key="batch_size",
+        "Batch size", BATCH_SIZES, key="batch_size", disabled=disabled,
         help="Digits per weight update: smaller batches learn in more, noisier steps.",
     )
     learning_rate = st.number_input(
-        "Learning rate", value=DEFAULT_LEARNING_RATE, step=0.0005, format="%g", key="learning_rate",
+        "Learning rate", step=0.0005, format="%g", key="learning_rate", disabled=disabled,
         help="The size of each step: above 0 and at most 1; 0.001 suits Adam.",
     )
     # Wider than the settings allow: a value outside them gets the settings' message, not a silent clamp.
     validation_fraction = st.number_input(
-        "Validation fraction", value=DEFAULT_VALIDATION_FRACTION, step=0.05,
-        format="%.2f", key="validation_fraction",
+        "Validation fraction", step=0.05,
+        format="%.2f", key="validation_fraction", disabled=disabled,
         help="The part of the training digits held out to check the network on digits it does not learn "
         f"from: {MIN_VALIDATION_FRACTION} to {MAX_VALIDATION_FRACTION}.",
     )
     augment = st.toggle(
-        "Augment the digits", key="augment",
+        "Augment the digits", key="augment", disabled=disabled,
         help="Randomly rotate, shear, scale, shift and thicken each training digit, so the network "
         "copes with drawings that look less like MNIST. Slower, and better on the Draw page.",
     )
     cosine_decay = st.toggle(
-        "Cosine learning-rate decay", key="cosine_decay",
+        "Cosine learning-rate decay", key="cosine_decay", disabled=disabled,
         help="Lower the learning rate smoothly to 1% of its start by the last epoch.",
     )
     handwriting = st.toggle(
@@ -102,18 +138,25 @@ def checked_settings(values):
         return None, str(error)
 
 
-def settings_form(job_running):
-    """The settings and the Start button, which starts a job when the values are valid."""
-    st.subheader("Settings")
-    settings, problem = checked_settings(choose_settings())
-    if problem:
+def settings_form(running):
+    """The settings and the Start button, which starts a job when the values are valid.
+    running: the running job's snapshot, whose settings the form then shows read-only; or None."""
+    job_running = running is not None
+    if job_running:
+        what = "fine-tuning" if running.kind == jobs.FINE_TUNING else "training"
+        st.subheader(f"Settings of the running {what}")
+    else:
+        st.subheader("Settings")
+    fill_form(running.settings if job_running else None)
+    settings, problem = checked_settings(choose_settings(disabled=job_running))
+    if problem and not job_running:
         st.error(f"{problem} Start is disabled until this is fixed.", icon=":material/block:")
-    elif settings.max_train_samples:
+    elif settings is not None and settings.max_train_samples:
         st.caption(
             f"Training on the first {settings.max_train_samples:,} MNIST digits only "
             f"(set by {jobs.TRAIN_LIMIT_ENV_VAR})."
         )
-    include_drawings = include_drawings_ui()
+    include_drawings = include_drawings_ui(disabled=job_running)
     may_write = access.current_role().may_write
     if not may_write:
         st.caption(access.READ_ONLY)
@@ -126,10 +169,10 @@ def settings_form(job_running):
     if refusal := st.session_state.pop(START_REFUSED_KEY, None):
         st.warning(refusal)
     elif job_running:
-        st.caption("A training job is running. Stop it or let it finish to start another.")
+        st.caption("These are the running job's settings. Stop it or let it finish to start another.")
 
 
-def include_drawings_ui():
+def include_drawings_ui(disabled=False):
     """The 'Include my drawings' toggle; whether it is on (off when there are none to include)."""
     try:
         count = access.drawing_store().count()
@@ -137,7 +180,7 @@ def include_drawings_ui():
         st.caption(f"Your drawings cannot be read: {error}")
         return False
     return st.toggle(
-        f"Include my drawings ({count})", key="include_drawings", disabled=count == 0,
+        f"Include my drawings ({count})", key="include_drawings", disabled=disabled or count == 0,
         help="Add the drawings you kept on the Draw page (see My drawings) to the training digits, "
         f"weighted so that together they carry about {DRAWINGS_LOSS_SHARE:.0%} of the loss.",
     )
@@ -200,11 +243,29 @@ def live_progress():
 
     chart = live_chart(snapshot.started_at, len(snapshot.batch_points), snapshot.epochs_completed, snapshot)
     st.image(chart, width="stretch")
+    stop_ui(snapshot)
+
+
+def stopped_early(snapshot):
+    """Whether training has ended before its last batch: Stop was pressed and took effect."""
+    last_batch = snapshot.epoch == snapshot.settings.epochs and snapshot.batch == snapshot.batches_per_epoch
+    return snapshot.phase in jobs.AFTER_TRAINING_PHASES and not last_batch
+
+
+def stop_ui(snapshot):
+    """The Stop button, and once pressed, what the job is doing about it, phase by phase."""
+    stopping = snapshot.phase == jobs.STOPPING or stopped_early(snapshot)
     may_stop = access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at))
-    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, disabled=not may_stop,
+    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, disabled=stopping or not may_stop,
               help=None if may_stop else "Only the host or the person who started it can stop it.")
-    if snapshot.phase.startswith("Stopping"):
+    if snapshot.phase == jobs.STOPPING:
         st.caption("Stopping after the current batch. The model is kept if at least one whole epoch is done.")
+    elif stopped_early(snapshot):
+        where = f"Stopped at epoch {snapshot.epoch}, batch {snapshot.batch} of {snapshot.batches_per_epoch}"
+        if snapshot.epochs_completed:
+            st.caption(f"{where}. {AFTER_STOP_TEXT[snapshot.phase]}")
+        else:
+            st.caption(f"{where}: nothing will be kept, as no whole epoch was done. Finishing…")
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -229,16 +290,35 @@ def result_picture(kind, job_started_at, _snapshot):
     return charts.png_bytes(figure)
 
 
+def training_seconds(model_id):
+    """The training time saved with a model, which the Models page shows; None if unknown."""
+    try:
+        seconds = store.default_store.metadata(model_id).get("training_seconds")
+    except (OSError, ValueError):
+        return None
+    return seconds if isinstance(seconds, (int, float)) else None
+
+
+def run_time_text(snapshot):
+    """'in 1 min 10 s, of which 1 min 01 s training': the job's whole time, and the part of it the
+    Models page calls 'Training time' (the rest is loading the data, checking and saving)."""
+    text = f"in {jobs.format_duration(snapshot.elapsed_seconds)}"
+    seconds = training_seconds(snapshot.model_id) if snapshot.model_id else None
+    if seconds is not None:
+        text += f", of which {jobs.format_duration(seconds)} training"
+    return text
+
+
 def show_outcome_message(snapshot):
     if snapshot.state == jobs.FINISHED:
         st.success(
-            f"Finished in {jobs.format_duration(snapshot.elapsed_seconds)}. Saved as `{snapshot.model_id}`.",
+            f"Finished {run_time_text(snapshot)}. Saved as `{snapshot.model_id}`.",
             icon=":material/check_circle:",
         )
     elif snapshot.model_id:
         st.warning(
-            f"Stopped after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs. "
-            f"The model trained so far is saved as `{snapshot.model_id}`.",
+            f"Stopped after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs, "
+            f"{run_time_text(snapshot)}. The model trained so far is saved as `{snapshot.model_id}`.",
             icon=":material/stop_circle:",
         )
     else:
@@ -349,7 +429,7 @@ st.caption(
 )
 settings_column, job_column = st.columns([1, 2.6], gap="large")
 with settings_column:
-    current = jobs.current()
-    settings_form(job_running=current is not None and current.running)
+    snapshot = jobs.snapshot()
+    settings_form(running=snapshot if snapshot is not None and snapshot.running else None)
 with job_column:
     job_panel()
