@@ -1,6 +1,7 @@
 """Train a model in the browser, watch it learn, use it, and see the Draw page read with it."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -8,6 +9,13 @@ from tests.e2e import app_driver
 from tests.e2e.test_draw_page import ONE
 
 LIVE_CHART = "[data-testid=stImage], [data-testid=stVegaLiteChart]"  # a picture or a Vega chart
+EPOCHS_INPUT = ".st-key-epochs input"
+STOP_PHASES = [  # what the page says after Stop, in order; a quick job may pass one before a look
+    "Stopping after the current batch",
+    "Stopped at epoch",
+    "Checking the model on the test set",
+    "Saving the model",
+]
 TRAINING_TIMEOUT_MS = 240_000  # one epoch on the small subset, then the 10,000-digit test, on a busy machine
 
 
@@ -24,19 +32,32 @@ def _screenshot_once_learning(page, screenshot, timeout_ms=30_000):
         page.wait_for_timeout(100)
 
 
-def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, model_store, screenshot):
+def _open_train_page(page, epochs):
     app_driver.rerun_after(page, page.get_by_role("link", name="Train", exact=True).click)
     start = page.locator(".st-key-start_training button")
     expect(start).to_be_enabled()
-    epochs = page.locator(".st-key-epochs input")
-    epochs.fill("1")
-    app_driver.rerun_after(page, lambda: epochs.press("Enter"))
-    expect(epochs).to_have_value("1")
+    epochs_input = page.locator(EPOCHS_INPUT)
+    epochs_input.fill(str(epochs))
+    app_driver.rerun_after(page, lambda: epochs_input.press("Enter"))
+    expect(epochs_input).to_have_value(str(epochs))
+    return start
+
+
+def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, browser, app_url, model_store, screenshot):
+    start = _open_train_page(page, epochs=1)
     screenshot(page, "settings")
 
     start.click()
     expect(page.get_by_text("Training…")).to_be_visible()
     expect(page.locator(".st-key-stop_training button")).to_be_visible()
+
+    # The Train page opened afresh mid-run shows the running job's settings, read-only.
+    reopened = app_driver.open_app(browser, app_url, "train")
+    expect(reopened.locator(EPOCHS_INPUT)).to_have_value("1")  # the job's, not the form's default 5
+    expect(reopened.locator(EPOCHS_INPUT)).to_be_disabled()
+    expect(reopened.get_by_text("These are the running job's settings")).to_be_visible()
+    screenshot(reopened, "reopened-mid-run")
+    reopened.close()
     live_chart = page.locator(LIVE_CHART).first
     expect(live_chart).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     screenshot(page, "training")
@@ -50,6 +71,18 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, model_sto
     app_driver.wait_until_idle(page)
     screenshot(page, "finished")
 
+    # One run time: the Train page's training part is the Models page's "Training time".
+    run_time = re.search(r"^Finished in (.+), of which (.+) training\.", finished.inner_text())
+    assert run_time, f"the Train page does not say which part of the run was training: {finished.inner_text()!r}"
+    models_page = app_driver.open_app(browser, app_url, "models")
+    label = models_page.locator(app_driver.METRIC_LABEL).get_by_text("Training time", exact=True)
+    card = models_page.locator("[data-testid=stVerticalBlock]").filter(has_text=model_id).filter(has=label).last
+    training_time = card.locator(app_driver.METRIC).filter(has=label).locator(app_driver.METRIC_VALUE)
+    expect(training_time).to_have_text(run_time.group(2))
+    card.scroll_into_view_if_needed()
+    screenshot(models_page, "models-page-training-time")
+    models_page.close()
+
     page.get_by_role("button", name="Use this model").click()
     expect(page.get_by_role("button", name=re.compile("In use"))).to_be_visible()
     assert model_store.active_id() == model_id
@@ -60,3 +93,25 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, model_sto
     expect(app_driver.prediction_value(page)).to_have_text(re.compile(r"^\d$"))
     expect(page.locator(app_driver.DRAWN_CHART)).to_be_visible()
     screenshot(page, "draw-with-new-model")
+
+
+def test_stop_answers_at_once_and_shows_each_phase(page, screenshot):
+    start = _open_train_page(page, epochs=20)
+    start.click()
+    expect(page.get_by_text(re.compile(r"Epoch 2 of 20"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)  # one epoch kept
+    stop = page.locator(".st-key-stop_training button")
+    stop.click()
+    clicked = time.monotonic()
+    outcome = page.get_by_text(re.compile(r"^Stopped after \d+ of 20 epochs"))
+    seen = {}
+    while outcome.count() == 0 and time.monotonic() - clicked < TRAINING_TIMEOUT_MS / 1000:
+        for phrase in STOP_PHASES:
+            if phrase not in seen and page.get_by_text(phrase).count():
+                seen[phrase] = time.monotonic() - clicked
+                screenshot(page, "stop-" + phrase.split()[0].lower())
+        page.wait_for_timeout(50)
+    expect(outcome).to_be_visible()
+    screenshot(page, "stopped")
+    print("after Stop, first seen (s):", {phrase: round(seconds, 2) for phrase, seconds in seen.items()})
+    assert "Stopped at epoch" in seen, f"the page never said where training stopped; it showed {list(seen)}"
+    assert "Checking the model on the test set" in seen, f"no checking phase shown; it showed {list(seen)}"
