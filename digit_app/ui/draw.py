@@ -170,7 +170,8 @@ def canvas_controls_ui():
 def reading_ui(prediction, canvas, model_id):
     """Show the model's reading of the drawing, or the prompt when there is nothing to read; under
     a reading, the buttons that keep the drawing with its true label (digit_app/ui/feedback.py)."""
-    has_ink = canvas is not None and preprocess.has_ink(canvas)
+    # A reading means ink; only an unread canvas is looked at again (a few ms per stroke saved).
+    has_ink = prediction is not None or (canvas is not None and preprocess.has_ink(canvas))
     feedback.saved_notice_ui(drawing_started=has_ink)
     if prediction is None:
         if has_ink:

@@ -96,13 +96,15 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, browser, 
 
 
 def test_stop_answers_at_once_and_shows_each_phase(page, screenshot):
-    start = _open_train_page(page, epochs=20)
+    start = _open_train_page(page, epochs=50)
     start.click()
-    expect(page.get_by_text(re.compile(r"Epoch 2 of 20"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)  # one epoch kept
+    # Any epoch after the first (a busy page may skip one between refreshes): one whole epoch is kept.
+    later_epoch = page.get_by_text(re.compile(r"^Epoch (?:[2-9]|[1-4]\d) of 50"))
+    expect(later_epoch).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     stop = page.locator(".st-key-stop_training button")
     stop.click()
     clicked = time.monotonic()
-    outcome = page.get_by_text(re.compile(r"^Stopped after \d+ of 20 epochs"))
+    outcome = page.get_by_text(re.compile(r"^Stopped after \d+ of 50 epochs"))
     seen = {}
     while outcome.count() == 0 and time.monotonic() - clicked < TRAINING_TIMEOUT_MS / 1000:
         for phrase in STOP_PHASES:
