@@ -54,7 +54,7 @@ def form_defaults():
     return dict(
         architecture=DEFAULT_ARCHITECTURE, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
         learning_rate=DEFAULT_LEARNING_RATE, validation_fraction=DEFAULT_VALIDATION_FRACTION,
-        augment=False, cosine_decay=False,
+        augment=False, cosine_decay=False, handwriting=True,
     )
 
 
@@ -118,7 +118,7 @@ def choose_settings(disabled=False):
         help="Lower the learning rate smoothly to 1% of its start by the last epoch.",
     )
     handwriting = st.toggle(
-        "Add generated handwriting", value=True, key="handwriting",
+        "Add generated handwriting", key="handwriting", disabled=disabled,
         help="Mix in digits drawn by program in the forms people write and MNIST lacks (crossed 7s, "
         "flagged 1s, open 4s, curly 9s …), and drawings that are not digits, so that the model reads "
         "real handwriting and can answer \"not a digit\".",
