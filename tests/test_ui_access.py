@@ -50,7 +50,7 @@ def test_a_visitor_cannot_change_models(served_to_others, app_store, tiny_traine
 
 def test_the_host_password_makes_a_visitor_the_host(monkeypatch, app_store):
     monkeypatch.setattr(access, "SETTINGS", serving.ServingSettings(shared=True))
-    app = AppTest.from_file(str(UI.parent.parent / "streamlit_app.py"), default_timeout=TIMEOUT_SECONDS)
+    app = AppTest.from_file(str(UI / "navigation.py"), default_timeout=TIMEOUT_SECONDS)
     app.secrets[access.PASSWORD_SECRET] = "open sesame"
     app.run()
     assert [info.value for info in app.sidebar.info] == ["You are a visitor"]

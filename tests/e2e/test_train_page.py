@@ -43,7 +43,7 @@ def _open_train_page(page, epochs):
     return start
 
 
-def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, browser, app_url, model_store, screenshot):
+def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, host, app_url, model_store, screenshot):
     start = _open_train_page(page, epochs=1)
     screenshot(page, "settings")
 
@@ -52,7 +52,7 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, browser, 
     expect(page.locator(".st-key-stop_training button")).to_be_visible()
 
     # The Train page opened afresh mid-run shows the running job's settings, read-only.
-    reopened = app_driver.open_app(browser, app_url, "train")
+    reopened = app_driver.open_app(host, app_url, "train")  # the same person, the page opened again
     expect(reopened.locator(EPOCHS_INPUT)).to_have_value("1")  # the job's, not the form's default 5
     expect(reopened.locator(EPOCHS_INPUT)).to_be_disabled()
     expect(reopened.get_by_text("These are the running job's settings")).to_be_visible()
@@ -74,7 +74,7 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, browser, 
     # One run time: the Train page's training part is the Models page's "Training time".
     run_time = re.search(r"^Finished in (.+), of which (.+) training\.", finished.inner_text())
     assert run_time, f"the Train page does not say which part of the run was training: {finished.inner_text()!r}"
-    models_page = app_driver.open_app(browser, app_url, "models")
+    models_page = app_driver.open_app(host, app_url, "models")
     label = models_page.locator(app_driver.METRIC_LABEL).get_by_text("Training time", exact=True)
     card = models_page.locator("[data-testid=stVerticalBlock]").filter(has_text=model_id).filter(has=label).last
     training_time = card.locator(app_driver.METRIC).filter(has=label).locator(app_driver.METRIC_VALUE)
