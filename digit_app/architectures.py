@@ -69,9 +69,8 @@ def build_model(name=DEFAULT_ARCHITECTURE, seed=None, num_classes=DIGIT_CLASSES)
     """A new, uncompiled model of the named architecture, with 10 outputs (the digits) or 11
     (the digits and "not a digit").
 
-    Every layer is named here: Streamlit clears Keras' global state (its layer-name counters
-    among it) after each script run, and a model built meanwhile in a training thread would
-    otherwise get two layers of the same name."""
+    Every layer is named here, so that a saved model's layer names do not depend on what else
+    the process built before it (Keras numbers unnamed layers per process)."""
     import keras
 
     check_architecture(name)

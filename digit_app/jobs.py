@@ -1,64 +1,84 @@
-"""Training in the background: one job per server process, with progress any page can poll.
+"""Training jobs as processes: each job runs `train()` in a child process of its own and keeps its
+state in a folder that outlives the web server. The pages only read that folder.
 
-The Train page starts a `TrainingJob`, which runs `digit_app.training.train` in a daemon
-thread, so that the job survives reruns, page switches and tab reloads: the page only draws
-`snapshot()`, a plain copy of the job's progress. A second start while a job runs is refused
-with `JobAlreadyRunning`; the page then shows the running job's progress instead.
+A job folder (<models>/jobs/<job id>/; job ids sort by start time) holds:
+- spec.json      what to do: kind, owner, and the settings, passed whole (TrainingSettings.to_dict())
+- process.json   the child's pid and kernel start time, to tell whether it still runs
+- progress.json  rewritten by the child about twice a second: phase, epoch, batch, history...
+- stop.json      written by `stop()`: who asked, and when
+- result.json    written once when the job ends: state, error, model id, test accuracy...
+- result.npz     the confusion matrix and the misclassified test digits of a saved model
+- log.txt        everything the child printed, with the traceback of a failure
+- data.npz       optional MNIST arrays to train on instead of the full set (tests, benches)
+- drawings.npz   optional: the user's drawings to train on, when the page gives them as arrays
 
-How a job ends:
-- finished: the model is saved in the store (not activated: the user decides on the Train
-  page), with its test accuracy, confusion matrix and a few misclassified test digits.
-- stopped: `stop()` ends training after the current batch. The model is saved only if at least
-  one whole epoch completed: it is then a real, if short, training run, and its history holds
-  the whole epochs. A model stopped within its first epoch is discarded.
-- failed: the error text is kept (e.g. MNIST missing); nothing is saved, the active model is
-  untouched.
+How a job runs (digit_app.job_process): the child lowers its CPU priority and caps TensorFlow's
+threads, so that the server stays responsive; it waits its turn in the queue; it checks that the
+store can take a model before anything is trained; then it trains, saves and writes its result.
+Memory comes back when the process ends.
 
-Environment: DIGIT_APP_TRAIN_LIMIT (a whole number, 20 to 60000) trains the Train page's jobs on
-the first that many MNIST training digits only: for tests and slow machines. The test set stays
+- One job runs at a time. A job started while another runs is queued: its process waits until every
+  older job has ended. `snapshot().queue_position` is 1 for the job that runs next.
+- Stop: `stop(job_id)` sends SIGTERM. A running job ends after the current batch; a queued job
+  leaves the queue. The model is saved only if at least one whole epoch completed.
+- A job whose process is gone without a result is shown as failed, with the reason (the signal that
+  killed it when this server started it, else the end of its log); the reason is then written to
+  its result.json, so it reads the same after a restart.
+- A restarted server finds a running job in the folder and follows it again.
+
+For other pages (roles, messages): a snapshot names its `job_id`, `kind`, `state`, `phase` and the
+`owner` who started it (a JobOwner: `name` to show, `session` to compare); `stop_requested_by`
+names who asked it to stop. Job ids are folder names; `JobManager.job(job_id)` finds one.
+
+Environment: DIGIT_APP_TRAIN_LIMIT (a whole number, 20 to 60000) trains the pages' jobs on the
+first that many MNIST training digits only: for tests and slow machines. The test set stays
 the full 10,000 digits.
-
-The My drawings page starts a `FineTuneJob` in the same one-job slot (`start_fine_tune`): it
-fine-tunes a stored model on the user's drawings (digit_app.personalize) with the same progress,
-stop and saving rules, and its snapshot also holds the before/after figures (`fine_tune`).
 """
 
 import dataclasses
-import logging
+import datetime
+import json
 import math
 import os
 import re
-import threading
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from digit_app import personalize, store
-from digit_app.data import load_mnist
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
-from digit_app.training import to_model_input, train
 
 TRAIN_LIMIT_ENV_VAR = "DIGIT_APP_TRAIN_LIMIT"
 SOURCE = "app: Train page"
 FINE_TUNE_SOURCE = "app: My drawings page (fine-tuned on the user's drawings)"
 NUM_MISCLASSIFIED = 24
 PREDICT_BATCH_SIZE = 1024
-POINTS_PER_EPOCH = 100  # running-loss points kept per epoch for the live chart
-_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")  # Keras colours its errors for terminals
+JOBS_FOLDER = "jobs"  # inside the models folder: jobs live and move with the store they save to
+KEEP_ENDED_JOBS = 20  # older ended job folders are deleted when a job starts
+LOG_TAIL_LINES = 6  # of a dead job's log, shown as its reason
+REPOSITORY = Path(__file__).resolve().parent.parent
+# What TensorFlow prints as it starts whatever TF_CPP_MIN_LOG_LEVEL says: noise in a job's log.
+_TENSORFLOW_NOTICE = re.compile(r"^([IWE]\d{4} |WARNING: All log messages|To enable the following instructions)")
 
-RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
+ENDED = (FINISHED, STOPPED, FAILED)
+TRAINING, FINE_TUNING, SWEEP = "training", "fine-tuning", "sweep"  # the kinds of job
 # The phases after the last batch, and the one between Stop and the end of the current batch.
 STOPPING = "Stopping after the current batch"
 CHECKING = "Checking the model on the test set"
 SAVING = "Saving the model"
 AFTER_TRAINING_PHASES = (CHECKING, SAVING)
-TRAINING, FINE_TUNING = "training", "fine-tuning"  # the kinds of job
 
-_log = logging.getLogger(__name__)
-
-
-class JobAlreadyRunning(RuntimeError):
-    """A training job is running in this server process; there is one at a time."""
+SPEC, PROCESS, PROGRESS, STOP, RESULT, ARRAYS, LOG, DATA, DRAWINGS = (
+    "spec.json", "process.json", "progress.json", "stop.json", "result.json", "result.npz", "log.txt", "data.npz",
+    "drawings.npz",
+)
 
 
 def train_limit_from_environment():
@@ -81,6 +101,17 @@ def train_limit_from_environment():
 
 
 @dataclasses.dataclass(frozen=True)
+class JobOwner:
+    """Who started a job: `name` is shown to people, `session` tells one browser session from another."""
+
+    name: str = "train.py"
+    session: str = ""
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class Misclassified:
     images: np.ndarray  # (N, 28, 28) uint8 test digits
     predicted: np.ndarray  # (N,) what the model read
@@ -90,11 +121,11 @@ class Misclassified:
 
 @dataclasses.dataclass(frozen=True)
 class JobSnapshot:
-    """A copy of a job's progress at one moment; safe to keep and read from any thread."""
+    """A job's state read from its folder at one moment; a plain value, safe to keep."""
 
     state: str
     phase: str  # what the job is doing now, in words, e.g. "Loading MNIST"
-    settings: TrainingSettings
+    settings: TrainingSettings  # a sweep's: the settings every trial starts from
     epoch: int  # the epoch in progress (1-based); 0 before the first batch
     batch: int  # the last batch done within that epoch (1-based)
     batches_per_epoch: int
@@ -102,8 +133,8 @@ class JobSnapshot:
     batch_accuracy: float
     batch_points: list  # (fractional epoch, running loss, running accuracy), for the live chart
     history: dict  # HISTORY_KEYS -> one value per completed epoch
-    started_at: float  # time.time() when the job started
-    elapsed_seconds: float
+    started_at: float  # time.time() when the job was started (queued or not)
+    elapsed_seconds: float  # since it began to run; 0 while queued
     seconds_left: float | None  # None until it can be estimated
     test_accuracy: float | None = None
     test_loss: float | None = None
@@ -113,10 +144,23 @@ class JobSnapshot:
     error: str | None = None
     kind: str = TRAINING
     fine_tune: personalize.FineTuneFigures | None = None  # a fine-tune's before/after figures, once it ends
+    job_id: str = ""
+    owner: JobOwner = JobOwner()
+    queue_position: int = 0  # 1 for the queued job that runs next; 0 when not queued
+    stop_requested_by: str | None = None
+    sweep: dict | None = None  # a sweep's study, trial count and trials (see digit_app.sweep)
 
     @property
     def running(self):
         return self.state == RUNNING
+
+    @property
+    def queued(self):
+        return self.state == QUEUED
+
+    @property
+    def ended(self):
+        return self.state in ENDED
 
     @property
     def epochs_completed(self):
@@ -124,6 +168,9 @@ class JobSnapshot:
 
     @property
     def fraction_done(self):
+        if self.kind == SWEEP and self.sweep:
+            finished = sum(trial["state"] in ("complete", "pruned") for trial in self.sweep.get("trials", []))
+            return min(1.0, finished / max(1, self.sweep["num_trials"]))
         if not self.batches_per_epoch:
             return 0.0
         done = (self.epoch - 1) * self.batches_per_epoch + self.batch if self.epoch else 0
@@ -132,6 +179,8 @@ class JobSnapshot:
     @property
     def progress_text(self):
         """'Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or what the job is doing."""
+        if self.queued:
+            return f"Queued, position {self.queue_position}…"
         if not (self.epoch and self.phase == "Training"):
             return f"{self.phase}…"
         text = f"Epoch {self.epoch} of {self.settings.epochs} · batch {self.batch} of {self.batches_per_epoch}"
@@ -140,7 +189,7 @@ class JobSnapshot:
         return text
 
 
-def _training_ends_with(progress, stop_requested):
+def training_ends_with(progress, stop_requested):
     """Whether the batch just done is the last: the last of the last epoch, or any once Stop was
     pressed (train() stops after it)."""
     last_batch = progress["epoch"] == progress["epochs"] and progress["batch"] == progress["batches"]
@@ -178,6 +227,8 @@ def most_common_mistakes(matrix, count=3):
 
 def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
     """(confusion matrix, the most confident mistakes) of a model on the test set."""
+    from digit_app.training import to_model_input
+
     probabilities = model.predict(to_model_input(x_test), batch_size=PREDICT_BATCH_SIZE, verbose=0)
     predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
     confidence = probabilities.max(axis=1)
@@ -185,294 +236,413 @@ def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIF
     # The mistakes the model was surest of are the ones worth showing: often they are odd or mislabelled digits.
     chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:num_misclassified]
     mistakes = Misclassified(
-        images=_read_only(np.array(x_test[chosen], np.uint8)),
-        predicted=_read_only(predicted[chosen]),
-        true=_read_only(np.array(y_test)[chosen]),
-        confidence=_read_only(confidence[chosen]),
+        images=np.array(x_test[chosen], np.uint8),
+        predicted=predicted[chosen],
+        true=np.array(y_test)[chosen],
+        confidence=confidence[chosen],
     )
-    return _read_only(confusion_matrix(y_test, predicted, num_classes=probabilities.shape[1])), mistakes
+    return confusion_matrix(y_test, predicted, num_classes=probabilities.shape[1]), mistakes
 
 
-def _read_only(array):
-    """Every snapshot shares the results of a job that ended: nobody may change them."""
-    array.flags.writeable = False
-    return array
+# --- files ---
 
 
-class TrainingJob:
-    """One training run in a daemon thread. Progress is written under a lock by the training
-    thread and read as a `JobSnapshot` copy by the pages."""
+def write_json(path, data):
+    """Write atomically: a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(data, file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
-    kind = TRAINING
 
-    def __init__(self, settings: TrainingSettings, model_store: store.ModelStore, data=None, drawings=None):
-        self.settings = settings
-        self.model_store = model_store
-        self.data = data  # an Mnist to use instead of load_mnist(), for tests
-        self.drawings = drawings  # (images uint8, labels) of the user's drawings to train on too
-        self._stop_event = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="digit_app training job", daemon=True)
-        self._state = RUNNING
-        self._phase = "Starting"
-        self._epoch = self._batch = self._batches_per_epoch = 0
-        self._batch_loss = self._batch_accuracy = math.nan
-        self._batch_points = []
-        self._history = {key: [] for key in HISTORY_KEYS}
-        self._started_at = time.time()
-        self._started_monotonic = time.monotonic()
-        self._ended_monotonic = None
-        self._first_batch = None  # (monotonic time, batches done) at the first batch, for the rate
-        self._seconds_left = None
-        self._seconds_left_at = None
-        self._results = {}
+def read_json(path):
+    """The file's data, or None when it does not exist (yet)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
 
-    def start(self):
-        self._thread.start()
-        return self
 
-    def stop(self):
-        """Ask training to end after the current batch; returns at once."""
-        self._stop_event.set()
-        with self._lock:
-            if self._state == RUNNING and self._phase not in AFTER_TRAINING_PHASES:
-                self._phase = STOPPING
+def process_start_ticks(pid):
+    """The kernel's start time of a live process (Linux /proc), or None when there is no such
+    process or it has exited. With the pid it names one process, even after pids are reused."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # the name, in brackets, may hold spaces
+    state, start_ticks = fields[0], fields[19]
+    return None if state in ("Z", "X") else int(start_ticks)
 
-    def join(self, timeout=None):
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+
+def new_job_id(root, kind):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    job_id, number = f"{stamp}-{kind}", 1
+    while (root / job_id).exists():
+        number += 1
+        job_id = f"{stamp}-{kind}-{number}"
+    return job_id
+
+
+class Job:
+    """One job folder: read its state, stop it, wait for it."""
+
+    def __init__(self, folder, manager=None):
+        self.folder = Path(folder)
+        self.job_id = self.folder.name
+        self._manager = manager
+
+    def __repr__(self):
+        return f"Job({str(self.folder)!r})"
+
+    def spec(self):
+        return read_json(self.folder / SPEC)
+
+    def process_id(self):
+        process = read_json(self.folder / PROCESS)
+        return process["pid"] if process else None
+
+    def alive(self):
+        process = read_json(self.folder / PROCESS)
+        if process is None:
+            return False
+        if self._manager is not None:
+            self._manager.reap(self.job_id)
+        return process_start_ticks(process["pid"]) == process["start_ticks"]
+
+    def state(self):
+        """QUEUED or RUNNING while the process lives, else the ended state (cheap: no arrays read)."""
+        result = read_json(self.folder / RESULT)
+        if result is not None:
+            return result["state"]
+        if self.alive():
+            progress = read_json(self.folder / PROGRESS) or {}
+            return progress.get("state", QUEUED)
+        return self._record_death()["state"]
 
     @property
     def running(self):
-        with self._lock:
-            return self._state == RUNNING
+        return self.state() == RUNNING
+
+    @property
+    def active(self):
+        """Queued or running."""
+        return self.state() in (QUEUED, RUNNING)
+
+    def stop(self, requested_by="someone"):
+        """Ask the job to end (after the current batch) or to leave the queue; returns at once.
+        Returns whether there was a live process to ask."""
+        process = read_json(self.folder / PROCESS)
+        if process is None or not self.alive():
+            return False
+        write_json(self.folder / STOP, {"requested_by": requested_by, "at": time.time()})
+        try:
+            os.kill(process["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def join(self, timeout=None, poll_seconds=0.1):
+        """Wait until the job has ended; returns whether it has."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.state() not in ENDED:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(poll_seconds)
+        return True
+
+    def _record_death(self):
+        """The process is gone and wrote no result: record why, once, as the job's result."""
+        result = read_json(self.folder / RESULT)  # it may have written one just before it ended
+        if result is not None:
+            return result
+        stop = read_json(self.folder / STOP)
+        returncode = self._manager.returncode(self.job_id) if self._manager else None
+        if stop is not None and returncode == -signal.SIGTERM:
+            result = {"state": STOPPED, "error": None}  # stopped before it could set up its handler
+        else:
+            result = {"state": FAILED, "error": self._death_reason(returncode)}
+        result["ended_at"] = time.time()
+        write_json(self.folder / RESULT, result)
+        return result
+
+    def _death_reason(self, returncode):
+        process = read_json(self.folder / PROCESS) or {}
+        what = f"The job's process (pid {process.get('pid', '?')})"
+        if returncode is not None and returncode < 0:
+            name = signal.Signals(-returncode).name
+            reason = f"{what} was killed by {name} before it finished"
+            if returncode == -signal.SIGKILL:
+                reason += " (the system sends SIGKILL when memory runs out)"
+        elif returncode is not None:
+            reason = f"{what} exited with code {returncode} without a result"
+        else:
+            reason = f"{what} ended without a result: it was killed or crashed"
+        tail = self.log_tail()
+        reason += "; nothing was saved."
+        if tail:
+            reason += f" The end of its log ({self.folder / LOG}):\n" + tail
+        return reason
+
+    def log_tail(self, lines=LOG_TAIL_LINES):
+        """The last lines of the job's log, without TensorFlow's start-up notices."""
+        try:
+            text = (self.folder / LOG).read_text(errors="replace")
+        except OSError:
+            return ""
+        kept = [line for line in text.strip().splitlines() if line.strip() and not _TENSORFLOW_NOTICE.match(line)]
+        return "\n".join(kept[-lines:])
 
     def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            now = time.monotonic()
-            seconds_left = None
-            if self._state == RUNNING and self._seconds_left is not None:
-                seconds_left = max(0.0, self._seconds_left - (now - self._seconds_left_at))
-            return JobSnapshot(
-                state=self._state,
-                phase=self._phase,
-                settings=self.settings,
-                epoch=self._epoch,
-                batch=self._batch,
-                batches_per_epoch=self._batches_per_epoch,
-                batch_loss=self._batch_loss,
-                batch_accuracy=self._batch_accuracy,
-                batch_points=list(self._batch_points),
-                history={key: list(values) for key, values in self._history.items()},
-                started_at=self._started_at,
-                elapsed_seconds=(self._ended_monotonic or now) - self._started_monotonic,
-                seconds_left=seconds_left,
-                kind=self.kind,
-                **self._results,  # written once, when the job ends, and never changed after
-            )
-
-    # --- the training thread ---
-
-    def _run(self):
-        try:
-            self._end(*self._work())
-        except Exception as error:  # the job must end in a state the page can show, whatever failed
-            _log.exception("%s job failed", self.kind)
-            message = _TERMINAL_CODES.sub("", str(error))
-            what = "Fine-tuning" if self.kind == FINE_TUNING else "Training"
-            self._end(FAILED, {"error": f"{what} failed: {type(error).__name__}: {message}"})
-
-    def _work(self):
-        """Train, and save the model if it is worth keeping; returns (end state, results)."""
-        self._set_phase("Loading MNIST")
-        data = self.data if self.data is not None else load_mnist()
-        self._set_phase("Preparing the data and the network")
-        extra_examples, extra_metadata = None, {}
-        if self.drawings is not None:
-            extra_examples, extra_metadata = personalize.weighted_drawings(
-                *self.drawings, self.settings, len(data.x_train)
-            )
-        result = train(
-            self.settings,
-            on_batch_end=self._on_batch_end,
-            on_epoch_end=self._on_epoch_end,
-            stop_event=self._stop_event,
-            extra_examples=extra_examples,
-            data=data,
+        spec = self.spec()
+        state = self.state()
+        progress = read_json(self.folder / PROGRESS) or {}
+        result = read_json(self.folder / RESULT) or {}
+        stop = read_json(self.folder / STOP)
+        now = time.time()
+        running_since = progress.get("running_since")
+        ended_at = result.get("ended_at")
+        elapsed = ((ended_at or now) - running_since) if running_since else 0.0
+        seconds_left = progress.get("seconds_left")
+        if seconds_left is not None:
+            seconds_left = None if state != RUNNING else max(0.0, seconds_left - (now - progress["written_at"]))
+        phase = {FINISHED: "Finished", STOPPED: "Stopped", FAILED: "Failed", QUEUED: "Queued"}.get(
+            state, progress.get("phase", "Starting")
         )
-        results = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
-        if result.epochs_completed >= 1:
-            metadata = {**result.metadata(SOURCE), **extra_metadata}
-            results.update(self._check_and_save(result.model, metadata, data))
-        return (STOPPED if result.stopped_early else FINISHED), results
+        if state == RUNNING and stop is not None and phase not in AFTER_TRAINING_PHASES:
+            phase = STOPPING
+        history = progress.get("history") or {key: [] for key in HISTORY_KEYS}
+        fine_tune = result.get("fine_tune")
+        return JobSnapshot(
+            state=state,
+            phase=phase,
+            settings=TrainingSettings(**spec["settings"]),
+            epoch=progress.get("epoch", 0),
+            batch=progress.get("batch", 0),
+            batches_per_epoch=progress.get("batches_per_epoch", 0),
+            batch_loss=_number(progress.get("batch_loss")),
+            batch_accuracy=_number(progress.get("batch_accuracy")),
+            batch_points=[tuple(point) for point in progress.get("batch_points", [])],
+            history=history,
+            started_at=spec["created_at"],
+            elapsed_seconds=elapsed,
+            seconds_left=seconds_left,
+            test_accuracy=result.get("test_accuracy"),
+            test_loss=result.get("test_loss"),
+            model_id=result.get("model_id"),
+            error=result.get("error"),
+            kind=spec["kind"],
+            fine_tune=personalize.FineTuneFigures(**fine_tune) if fine_tune else None,
+            job_id=self.job_id,
+            owner=JobOwner(**spec["owner"]),
+            queue_position=self._manager.queue_position(self.job_id) if state == QUEUED and self._manager else 0,
+            stop_requested_by=stop["requested_by"] if stop else None,
+            sweep=self._sweep(spec, progress, result),
+            **self._arrays() if result.get("model_id") else {},
+        )
 
-    def _check_and_save(self, model, metadata, data):
-        self._set_phase(CHECKING)
-        matrix, mistakes = evaluate_on_test_set(model, data.x_test, data.y_test)
-        self._set_phase(SAVING)
-        model_id = self.model_store.save(model, metadata)
-        return {"model_id": model_id, "confusion_matrix": matrix, "misclassified": mistakes}
+    @staticmethod
+    def _sweep(spec, progress, result):
+        if spec["kind"] != SWEEP:
+            return None
+        sweep = progress.get("sweep") or {"study": spec["sweep"]["study"], "num_trials": spec["sweep"]["num_trials"],
+                                          "trials": []}
+        return {**sweep, "best_model_id": result.get("best_model_id")}
 
-    def _set_phase(self, phase):
-        with self._lock:
-            self._phase = phase
-
-    def _on_batch_end(self, progress):
-        now = time.monotonic()
-        with self._lock:
-            if self._epoch == 0 and not self._stop_event.is_set():
-                self._phase = "Training"
-            if _training_ends_with(progress, self._stop_event.is_set()):
-                self._phase = CHECKING  # what train() does next; without this the page said nothing new
-            self._epoch, self._batch = progress["epoch"], progress["batch"]
-            self._batches_per_epoch = progress["batches"]
-            self._batch_loss, self._batch_accuracy = progress["loss"], progress["accuracy"]
-            batches = progress["batches"]
-            stride = max(1, batches // POINTS_PER_EPOCH)
-            if progress["batch"] % stride == 0 or progress["batch"] == batches:
-                fractional_epoch = progress["epoch"] - 1 + progress["batch"] / batches
-                self._batch_points.append((fractional_epoch, progress["loss"], progress["accuracy"]))
-            self._update_time_left(now, progress)
-
-    def _update_time_left(self, now, progress):
-        # The rate is measured from the first batch on: that one also pays for building the graph.
-        done = (progress["epoch"] - 1) * progress["batches"] + progress["batch"]
-        if self._first_batch is None:
-            self._first_batch = (now, done)
-            return
-        first_time, first_done = self._first_batch
-        if done > first_done:
-            seconds_per_batch = (now - first_time) / (done - first_done)
-            self._seconds_left = seconds_per_batch * (progress["epochs"] * progress["batches"] - done)
-            self._seconds_left_at = now
-
-    def _on_epoch_end(self, epoch, logs):
-        with self._lock:
-            for key in HISTORY_KEYS:
-                self._history[key].append(logs[key])
-
-    def _end(self, state, results):
-        with self._lock:
-            self._state = state
-            self._phase = {FINISHED: "Finished", STOPPED: "Stopped", FAILED: "Failed"}[state]
-            self._results = results
-            self._ended_monotonic = time.monotonic()
+    def _arrays(self):
+        try:
+            with np.load(self.folder / ARRAYS) as arrays:
+                return {
+                    "confusion_matrix": arrays["confusion_matrix"],
+                    "misclassified": Misclassified(
+                        arrays["images"], arrays["predicted"], arrays["true"], arrays["confidence"]
+                    ),
+                }
+        except (OSError, KeyError, ValueError):
+            return {}  # e.g. a sweep, which keeps its models without a confusion matrix
 
 
-class FineTuneJob(TrainingJob):
-    """Fine-tunes a stored model on the user's drawings (digit_app.personalize.fine_tune) in the
-    same one-job slot, with the same progress, stop and saving rules as a training job. At the end
-    the snapshot's `fine_tune` holds the before/after figures; the model is saved, not activated."""
+def _number(value):
+    return math.nan if value is None else float(value)
 
-    kind = FINE_TUNING
 
-    def __init__(
-        self,
-        base_model_id,
-        drawing_store,
-        model_store: store.ModelStore,
-        data=None,
-        *,
-        epochs=personalize.DEFAULT_EPOCHS,
-        learning_rate=personalize.DEFAULT_LEARNING_RATE,
-        mnist_samples=personalize.DEFAULT_MNIST_SAMPLES,
-        evaluation_fraction=personalize.DEFAULT_EVALUATION_FRACTION,
-        seed=0,
-        handwriting=True,
-    ):
-        architecture = model_store.metadata(base_model_id).get("architecture")
+class JobManager:
+    """The job folders of one model store: start jobs, find the running one, list the queue.
+
+    Every method reads the folders afresh, so any number of server processes (or a restarted one)
+    see the same jobs. `root` is where the job folders go (default: <model store>/jobs)."""
+
+    def __init__(self, model_store=None, root=None):
+        self._model_store = model_store
+        self._root = Path(root) if root is not None else None
+        self._children = {}  # job id -> Popen, for the jobs this process started
+
+    @property
+    def model_store(self):
+        return self._model_store or store.default_store  # looked up late: tests repoint the default
+
+    @property
+    def root(self):
+        return self._root or self.model_store.root / JOBS_FOLDER
+
+    # --- starting ---
+
+    def start(self, settings: TrainingSettings, *, owner=None, include_drawings=False, drawings_path=None,
+              drawings=None, data=None) -> Job:
+        """Train a new model with these settings; queued behind a job that runs. The user's drawings
+        are added when include_drawings is set (all of those in drawings_path), or when `drawings`
+        gives them as (images, labels) arrays (e.g. one visitor's own)."""
+        options = {"include_drawings": include_drawings or drawings is not None,
+                   "drawings_path": _drawings_path(drawings_path)}
+        return self._launch(TRAINING, settings, owner, options, data, drawings)
+
+    def start_fine_tune(self, base_model_id, drawings_path=None, *, owner=None, data=None,
+                        epochs=personalize.DEFAULT_EPOCHS, learning_rate=personalize.DEFAULT_LEARNING_RATE,
+                        mnist_samples=personalize.DEFAULT_MNIST_SAMPLES,
+                        evaluation_fraction=personalize.DEFAULT_EVALUATION_FRACTION, seed=0,
+                        handwriting=True, drawings_owner=None) -> Job:
+        """Fine-tune a stored model on the user's drawings (digit_app.personalize.fine_tune)."""
+        architecture = self.model_store.metadata(base_model_id).get("architecture")
         settings = personalize.fine_tune_settings(
             architecture, epochs=epochs, learning_rate=learning_rate, mnist_samples=mnist_samples, seed=seed,
             handwriting=handwriting,
         )
-        super().__init__(settings, model_store, data)
-        self.base_model_id = base_model_id
-        self.drawing_store = drawing_store  # a digit_app.drawings.DrawingStore
-        self.evaluation_fraction = evaluation_fraction
+        options = {"base_model_id": base_model_id, "drawings_path": _drawings_path(drawings_path),
+                   "drawings_owner": drawings_owner, "evaluation_fraction": evaluation_fraction}
+        return self._launch(FINE_TUNING, settings, owner, options, data)
 
-    def _work(self):
-        self._set_phase("Loading MNIST, the model and your drawings")
-        data = self.data if self.data is not None else load_mnist()
-        base_model = self.model_store.load(self.base_model_id)
-        self._set_phase("Scoring the model as it is, then fine-tuning it")
-        result = personalize.fine_tune(
-            base_model,
-            self.drawing_store,
-            base_model_id=self.base_model_id,
-            architecture=self.settings.architecture,
-            data=data,
-            on_batch_end=self._on_batch_end,
-            on_epoch_end=self._on_epoch_end,
-            stop_event=self._stop_event,
-            epochs=self.settings.epochs,
-            learning_rate=self.settings.learning_rate,
-            mnist_samples=self.settings.max_train_samples,
-            evaluation_fraction=self.evaluation_fraction,
-            seed=self.settings.seed,
-            handwriting=self.settings.handwriting,
-        )
-        results = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
-                   "fine_tune": result.figures}
-        if result.epochs_completed >= 1:
-            results.update(self._check_and_save(result.model, result.metadata(FINE_TUNE_SOURCE), data))
-        return (STOPPED if result.stopped_early else FINISHED), results
+    def start_sweep(self, sweep_settings, *, owner=None, data=None) -> Job:
+        """Run an Optuna study (digit_app.sweep.SweepSettings) as one job: its trials run one by one."""
+        return self._launch(SWEEP, sweep_settings.base, owner, {"sweep": sweep_settings.to_dict()}, data)
 
+    def _launch(self, kind, settings, owner, options, data, drawings=None):
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_old_jobs()
+        folder = self.root / new_job_id(self.root, kind)
+        folder.mkdir()
+        spec = {
+            "kind": kind,
+            "settings": settings.to_dict(),
+            "owner": (owner or JobOwner()).to_dict(),
+            "models_dir": str(self.model_store.root),
+            "jobs_dir": str(self.root),
+            "created_at": time.time(),
+            **options,
+        }
+        write_json(folder / SPEC, spec)
+        if data is not None:
+            np.savez(folder / DATA, **data._asdict())
+        if drawings is not None:
+            np.savez(folder / DRAWINGS, images=drawings[0], labels=drawings[1])
+        with open(folder / LOG, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "digit_app.job_process", str(folder)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=REPOSITORY,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # the job outlives the server, and a Ctrl+C meant for it
+            )
+        # The process cannot be told apart from a later one with its pid until its start time is read.
+        write_json(folder / PROCESS, {"pid": process.pid, "start_ticks": process_start_ticks(process.pid)})
+        self._children[folder.name] = process
+        return Job(folder, self)
 
-class JobManager:
-    """Holds the one job of this server process; the last job stays readable after it ends."""
+    def _remove_old_jobs(self):
+        ended = [job for job in self.jobs() if (job.folder / RESULT).exists()]
+        for job in ended[KEEP_ENDED_JOBS:]:
+            shutil.rmtree(job.folder, ignore_errors=True)
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._job = None
+    # --- reading ---
 
-    def start(self, settings: TrainingSettings, *, model_store=None, data=None, drawings=None) -> TrainingJob:
-        return self.start_job(TrainingJob(settings, model_store or store.default_store, data, drawings))
+    def jobs(self):
+        """Every job, newest first."""
+        try:
+            folders = [path for path in self.root.iterdir() if (path / SPEC).exists()]
+        except FileNotFoundError:
+            return []
+        return [Job(folder, self) for folder in sorted(folders, key=lambda path: path.name, reverse=True)]
 
-    def start_job(self, job: TrainingJob) -> TrainingJob:
-        """Start a job made by the caller (a TrainingJob or a FineTuneJob), unless one is running."""
-        with self._lock:
-            if self._job is not None and self._job.running:
-                snapshot = self._job.snapshot()
-                raise JobAlreadyRunning(
-                    f"A training job is already running ({snapshot.settings.architecture}, "
-                    f"epoch {max(snapshot.epoch, 1)} of {snapshot.settings.epochs}); "
-                    "wait for it to end or stop it, then start a new one."
-                )
-            self._job = job.start()
-            return job
+    def job(self, job_id):
+        folder = self.root / job_id
+        if not (folder / SPEC).exists():
+            raise ValueError(f"No job {job_id!r} in {self.root}.")
+        return Job(folder, self)
 
-    def current(self) -> TrainingJob | None:
-        with self._lock:
-            return self._job
+    def active_jobs(self):
+        """Jobs that are queued or running, oldest (the running one) first."""
+        return [job for job in reversed(self.jobs()) if not (job.folder / RESULT).exists() and job.active]
+
+    def queue_position(self, job_id):
+        """How many live jobs were started before this one: 1 when it runs next."""
+        return max(1, sum(job.job_id < job_id for job in self.active_jobs()))
+
+    def current(self) -> Job | None:
+        """The job to show: the one running, else the newest that has ended (queued jobs are
+        shown to whoever started them, see `queued`)."""
+        for job in self.jobs():
+            if job.running:
+                return job
+        return next((job for job in self.jobs() if job.state() in ENDED), None)
+
+    def queued(self, session=None):
+        """Queued jobs, next first; only those started by this browser session when it is given."""
+        jobs = [job for job in self.active_jobs() if job.state() == QUEUED]
+        if session is not None:
+            jobs = [job for job in jobs if job.spec()["owner"]["session"] == session]
+        return jobs
 
     def snapshot(self) -> JobSnapshot | None:
         job = self.current()
         return job.snapshot() if job is not None else None
 
-    def stop(self):
-        """Stop the running job, if any; returns whether there was one."""
-        job = self.current()
-        if job is None or not job.running:
-            return False
-        job.stop()
-        return True
+    def stop(self, job_id=None, requested_by="someone"):
+        """Stop one job (default: the running one); returns whether there was one to stop."""
+        job = self.job(job_id) if job_id else self.current()
+        return job is not None and job.stop(requested_by)
+
+    # --- the processes this server started ---
+
+    def reap(self, job_id):
+        """Collect the exit status of a child that has ended, so that it does not linger as a zombie."""
+        process = self._children.get(job_id)
+        if process is not None:
+            process.poll()
+
+    def returncode(self, job_id):
+        process = self._children.get(job_id)
+        return process.poll() if process is not None else None
 
 
-_manager = JobManager()  # the server process's one job; tests may replace it
+def _drawings_path(path):
+    from digit_app.drawings import default_path
+
+    return str(path or default_path())
 
 
-def start(settings: TrainingSettings, *, model_store=None, data=None, drawings=None) -> TrainingJob:
-    return _manager.start(settings, model_store=model_store, data=data, drawings=drawings)
+_manager = JobManager()  # the jobs of the default store; tests may replace it
 
 
-def start_fine_tune(base_model_id, drawing_store, *, model_store=None, data=None, **options) -> FineTuneJob:
-    """Fine-tune a stored model on the user's drawings in the background (see FineTuneJob for
-    the options)."""
-    job = FineTuneJob(base_model_id, drawing_store, model_store or store.default_store, data, **options)
-    return _manager.start_job(job)
+def manager() -> JobManager:
+    return _manager
 
 
-def current() -> TrainingJob | None:
+def start(settings: TrainingSettings, **options) -> Job:
+    return _manager.start(settings, **options)
+
+
+def start_fine_tune(base_model_id, drawings_path=None, **options) -> Job:
+    return _manager.start_fine_tune(base_model_id, drawings_path, **options)
+
+
+def start_sweep(sweep_settings, **options) -> Job:
+    return _manager.start_sweep(sweep_settings, **options)
+
+
+def current() -> Job | None:
     return _manager.current()
 
 
@@ -480,5 +650,5 @@ def snapshot() -> JobSnapshot | None:
     return _manager.snapshot()
 
 
-def stop():
-    return _manager.stop()
+def stop(job_id=None, requested_by="someone"):
+    return _manager.stop(job_id, requested_by)

@@ -12,6 +12,7 @@ MAX_BATCH_SIZE = 4096
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MIN_VALIDATION_FRACTION = 0.01
 MAX_VALIDATION_FRACTION = 0.5
+MAX_AUGMENT_STRENGTH = 1.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,7 @@ class TrainingSettings:
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     augment: bool = False
+    augment_strength: float = 1.0  # scales every augmentation range: 0.5 rotates up to half as far, and so on
     cosine_decay: bool = False
     seed: int = 0
     max_train_samples: int | None = None  # a subset of the training set, for quick runs and tests
@@ -38,6 +40,10 @@ class TrainingSettings:
             raise ValueError(f"Learning rate must be a number above 0 and at most 1, got {self.learning_rate!r}.")
         if not isinstance(self.handwriting, bool):
             raise ValueError(f"Handwriting must be True or False, got {self.handwriting!r}.")
+        if not (isinstance(self.augment_strength, (int, float)) and 0 <= self.augment_strength <= MAX_AUGMENT_STRENGTH):
+            raise ValueError(
+                f"Augmentation strength must be a number from 0 to {MAX_AUGMENT_STRENGTH}, got {self.augment_strength!r}."
+            )
         low, high = MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION
         if not (isinstance(self.validation_fraction, (int, float)) and low <= self.validation_fraction <= high):
             raise ValueError(

@@ -10,7 +10,9 @@ import datetime
 import json
 import os
 import re
+import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -18,6 +20,12 @@ MODELS_DIR = Path(os.environ.get("DIGIT_APP_MODELS", Path(__file__).resolve().pa
 DEFAULT_MODEL_ID = "default-cnn"
 ACTIVE_FILE = "active.json"
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+RESERVED_IDS = frozenset({"active"})  # active.json names the active model: a model 'active' would replace it
+TEMPORARY_PREFIX = ".tmp-"
+# A save rewrites its temporary file continuously and takes seconds; one untouched for a minute was
+# left by a process killed mid-save.
+LEFTOVER_AGE_SECONDS = 60
+MIN_FREE_BYTES = 50 * 2**20  # the largest shipped model is a few MB; leave room for its temporary copy
 
 
 class ModelLoadError(RuntimeError):
@@ -33,6 +41,8 @@ def _cannot_write(action, folder, error):
         f"Could not {action}: the models folder {folder} cannot be written ({error.strerror or error}). "
         "Make it writable for the user who runs the app (for example chmod u+w), then try again."
     )
+class StoreNotWritable(RuntimeError):
+    """A model could not be saved in the store: checked before any training, so nothing is lost."""
 
 
 def validate_id(model_id):
@@ -42,13 +52,18 @@ def validate_id(model_id):
             f"Invalid model id {model_id!r}: use 1 to 80 letters, digits, '-', '_' or '.', "
             "starting with a letter or digit, without '..'."
         )
+    if model_id.lower() in RESERVED_IDS:
+        raise ValueError(
+            f"Model id {model_id!r} is reserved: the store keeps the name of the active model in "
+            f"{ACTIVE_FILE}. Choose another id."
+        )
     return model_id
 
 
 def _write_atomically(path, write):
     """Call write(temporary_path) on a file beside `path`, then move it into place."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX, suffix=path.suffix)
     os.close(handle)
     try:
         write(temporary)
@@ -72,6 +87,41 @@ def _tensorflow_version():
 class ModelStore:
     def __init__(self, root=MODELS_DIR):
         self.root = Path(root)
+
+    def check_writable(self, min_free_bytes=MIN_FREE_BYTES):
+        """Raise StoreNotWritable, saying what to fix, when a model could not be saved here now:
+        the folder cannot be created or written to, or the disk is nearly full. A job calls this
+        before its first epoch, so that a training is never lost at the moment of saving."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=self.root, prefix=TEMPORARY_PREFIX + "probe-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            raise StoreNotWritable(
+                f"Cannot save models in {self.root}: {error.strerror or error}. Make the folder writable "
+                "(or point DIGIT_APP_MODELS at one that is), then start again."
+            ) from error
+        free = shutil.disk_usage(self.root).free
+        if free < min_free_bytes:
+            raise StoreNotWritable(
+                f"Only {free / 2**20:.0f} MB free for {self.root}; saving a model needs at least "
+                f"{min_free_bytes / 2**20:.0f} MB. Free some disk space, then start again."
+            )
+
+    def remove_leftover_temporary_files(self, min_age_seconds=LEFTOVER_AGE_SECONDS):
+        """Delete temporary files that a process killed mid-save left behind; returns their names.
+        Files written to recently are left alone: another process may be saving right now."""
+        removed = []
+        now = time.time()
+        for path in self.root.glob(TEMPORARY_PREFIX + "*"):
+            try:
+                if now - path.stat().st_mtime >= min_age_seconds:
+                    path.unlink()
+                    removed.append(path.name)
+            except OSError:
+                continue  # gone already, or not ours to delete: nothing to clean
+        return removed
 
     def _path(self, model_id, suffix):
         return self.root / f"{validate_id(model_id)}{suffix}"

@@ -74,17 +74,19 @@ def split_train_validation(x, y, validation_fraction, seed):
     return x[train], y[train], x[validation], y[validation]
 
 
-def augment_batch(images, seed=None):
+def augment_batch(images, seed=None, strength=1.0):
     """Random affine warp (rotation, shear, scale, shift) and stroke thickness, per image.
 
-    `images` is a float32 tensor (N, 28, 28) in [0, 1]; returns the same shape.
+    `images` is a float32 tensor (N, 28, 28) in [0, 1]; returns the same shape. `strength` scales
+    every range (0: no change; 1: the ranges above).
     """
     n = tf.shape(images)[0]
-    uniform = lambda low, high: tf.random.uniform([n], low, high)  # noqa: E731
+    uniform = lambda low, high: tf.random.uniform([n], low * strength, high * strength)  # noqa: E731
+    around_one = lambda low, high: 1.0 + uniform(low - 1.0, high - 1.0)  # noqa: E731
     angle = uniform(-ROTATION_DEGREES, ROTATION_DEGREES) * (math.pi / 180)
     shear = uniform(-SHEAR, SHEAR)
-    scale = uniform(*SCALE_RANGE)
-    aspect = uniform(*ASPECT_RANGE)
+    scale = around_one(*SCALE_RANGE)
+    aspect = around_one(*ASPECT_RANGE)
     scale_x, scale_y = scale * tf.sqrt(aspect), scale / tf.sqrt(aspect)
     shift_x, shift_y = uniform(-SHIFT_PIXELS, SHIFT_PIXELS), uniform(-SHIFT_PIXELS, SHIFT_PIXELS)
 
@@ -115,12 +117,12 @@ def augment_batch(images, seed=None):
     return tf.clip_by_value(out[..., 0], 0.0, 1.0)
 
 
-def _dataset(x, y, batch_size, augment, seed, sample_weight=None):
+def _dataset(x, y, batch_size, augment, seed, sample_weight=None, augment_strength=1.0):
     tensors = (x, y) if sample_weight is None else (x, y, sample_weight)
     dataset = tf.data.Dataset.from_tensor_slices(tensors)
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augment:
-        dataset = dataset.map(lambda images, *rest: (augment_batch(images), *rest))
+        dataset = dataset.map(lambda images, *rest: (augment_batch(images, strength=augment_strength), *rest))
     return dataset.prefetch(2)
 
 
@@ -250,7 +252,7 @@ def train(
 
     train_data = _dataset(
         to_model_input(x_train), y_train, settings.batch_size, settings.augment, settings.seed,
-        sample_weight=weights if extra_examples is not None else None,
+        sample_weight=weights if extra_examples is not None else None, augment_strength=settings.augment_strength,
     )
     validation_data = None
     if len(x_val):

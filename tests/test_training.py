@@ -1,8 +1,5 @@
 import math
 import threading
-import time
-
-import keras
 
 import numpy as np
 import pytest
@@ -105,28 +102,6 @@ def test_extra_examples_are_trained_on(small_mnist):
     result = train(TrainingSettings("dense-128", epochs=2, max_train_samples=500), data=small_mnist,
                    extra_examples=(blank, np.full(10, 3), 20.0))
     assert int(np.argmax(result.model(to_model_input(blank[:1])).numpy())) == 3
-
-
-def test_new_models_survive_streamlit_clearing_the_keras_session_meanwhile():
-    # Streamlit calls keras.backend.clear_session() after every script run, from its own threads;
-    # here it does so every 10 ms, where one cnn build takes tens of milliseconds.
-    stop_clearing = threading.Event()
-
-    def clear_repeatedly():
-        while not stop_clearing.is_set():
-            keras.backend.clear_session(free_memory=False)
-            time.sleep(0.01)
-
-    clearer = threading.Thread(target=clear_repeatedly, daemon=True)
-    clearer.start()
-    try:
-        models = [build_model("cnn", seed=0) for _ in range(5)]
-    finally:
-        stop_clearing.set()
-        clearer.join()
-    for model in models:
-        names = [layer.name for layer in model.layers]
-        assert len(set(names)) == len(names) == 9
 
 
 def test_generated_handwriting_is_mixed_in_and_gives_a_not_a_digit_output(small_mnist):

@@ -158,3 +158,32 @@ def png_data_url(figure, dpi=150):
     second as a media file must be fetched each time, and on a busy server it can be replaced
     before it ever shows."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(figure, dpi)).decode("ascii")
+
+
+def trial_curves(trials, size=(7.5, 2.8)):
+    """Each sweep trial's validation accuracy by epoch: one line per trial, finished trials solid,
+    pruned ones dotted, the running one dashed. `trials` are digit_app.sweep.trial_rows dicts."""
+    figure = Figure(figsize=size, layout="constrained")
+    axes = figure.subplots()
+    _style(axes)
+    axes.set_title("Validation accuracy of each trial", fontsize=FONT_SIZE + 1, color=TEXT_COLOR, loc="left")
+    axes.set_xlabel("epoch", fontsize=FONT_SIZE, color=TEXT_COLOR)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    styles = {"complete": "-", "pruned": ":", "running": "--"}
+    values = []
+    for trial in trials:
+        accuracy = trial["val_accuracy"]
+        if not accuracy:
+            continue
+        values.extend(accuracy)
+        line, = axes.plot(range(1, len(accuracy) + 1), accuracy, linestyle=styles.get(trial["state"], "-."),
+                          marker="o", markersize=3, linewidth=1.5)
+        axes.annotate(str(trial["number"]), (len(accuracy), accuracy[-1]), xytext=(3, 0), textcoords="offset points",
+                      fontsize=FONT_SIZE - 2, color=line.get_color(), va="center")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    finite = [value for value in values if value is not None and np.isfinite(value)]
+    low = max(0.0, math.floor(min(finite) * 10 - 0.5) / 10) if finite else 0.0
+    axes.set_ylim(low, 1.0)
+    axes.text(1.0, 1.02, "— done   ··· pruned   - - running", transform=axes.transAxes, ha="right",
+              fontsize=FONT_SIZE - 1, color=MUTED_TEXT_COLOR)
+    return figure

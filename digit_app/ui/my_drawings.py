@@ -1,9 +1,9 @@
 """The My drawings page: the drawings kept to fine-tune the model, as a gallery to filter,
 delete, export to .npz and import from .npz; and the fine-tune itself.
 
-The fine-tune runs as a background job in the same one-job slot as the Train page's training
-(digit_app.jobs.start_fine_tune), so it survives reruns and page switches, and a training and a
-fine-tune never run at once. The section only draws the job's snapshot.
+The fine-tune runs as a job in a process of its own, in the same queue as the Train page's
+trainings (digit_app.jobs.start_fine_tune), so it survives reruns, page switches and server
+restarts, and a training and a fine-tune never run at once. The section only draws the job's state.
 
 The store is made afresh on each run (it is only a path; every operation opens its own
 connection), so $DIGIT_APP_DRAWINGS_DB is honoured at once. A database that cannot be used is
@@ -19,6 +19,7 @@ from digit_app import fine_tune_verdict, jobs, personalize, store
 from digit_app.drawings import DrawingStoreError
 from digit_app.fine_tune_verdict import plural
 from digit_app.ui import access, resources
+from digit_app.ui.resources import job_owner
 
 PAGE_SIZE = 30
 PIXEL_SCALE = 4  # each of the 28x28 pixels the model saw as a 4x4 square: 112 px thumbnails
@@ -220,21 +221,18 @@ def start_fine_tune(drawing_store, base_model_id):
     try:
         split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
         personalize.check_enough_drawings(split)
-        job = jobs.start_fine_tune(
-            base_model_id, drawing_store, mnist_samples=fine_tune_mnist_samples(),
-            handwriting=st.session_state.get("fine_tune_handwriting", True),
-        )
-    except (ValueError, DrawingStoreError, jobs.JobAlreadyRunning) as error:
+        jobs.start_fine_tune(base_model_id, drawing_store.path, drawings_owner=drawing_store.owner,
+                             owner=job_owner(), mnist_samples=fine_tune_mnist_samples(),
+                             handwriting=st.session_state.get("fine_tune_handwriting", True))
+    except (ValueError, DrawingStoreError, OSError) as error:
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
-        return
-    access.record_job_starter(job.snapshot().started_at, role)
 
 
-def stop_job():
+def stop_job(job_id):
     """The Stop button's callback: the host, or whoever started the job, may stop it."""
-    snapshot = jobs.snapshot()
-    if snapshot is not None and access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at)):
-        jobs.stop()
+    snapshot = jobs.manager().job(job_id).snapshot()
+    if access.can_stop_job(access.current_role(), snapshot.owner.session):
+        jobs.stop(job_id, requested_by=job_owner().name)
 
 
 def use_fine_tuned_model(model_id):
@@ -284,12 +282,13 @@ def fine_tune_intro_ui(drawing_store, total):
 @st.fragment(run_every=REFRESH_SECONDS)
 def fine_tune_progress_ui():
     snapshot = jobs.snapshot()
-    if not snapshot.running:
+    if snapshot is None or not snapshot.running:
         st.rerun()  # the whole page: the results, and the button back
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
-    may_stop = access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at))
-    st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=stop_job, disabled=not may_stop,
+    may_stop = access.can_stop_job(access.current_role(), snapshot.owner.session)
+    st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=stop_job, args=(snapshot.job_id,),
+              disabled=not may_stop or snapshot.stop_requested_by is not None,
               help=None if may_stop else "Only the host or the person who started it can stop it.")
 
 
@@ -364,6 +363,9 @@ def fine_tune_ui(drawing_store, total):
                 icon=":material/hourglass:",
             )
         return
+    if mine := jobs.manager().queued(session=job_owner().session):
+        st.info(f"Your fine-tune is queued, position {mine[0].snapshot().queue_position}; it starts when the "
+                "jobs before it end. Its progress shows here then.", icon=":material/hourglass:")
     fine_tune_intro_ui(drawing_store, total)
     if error := st.session_state.pop(FINE_TUNE_ERROR_KEY, None):
         st.error(error, icon=":material/block:")

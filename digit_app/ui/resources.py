@@ -81,10 +81,17 @@ def _spare_from_garbage_collection():
     gc.freeze()
 
 
+@st.cache_resource(show_spinner=False)
+def clean_store_at_start(root):
+    """Once per server process and models folder: delete what a process killed mid-save left there."""
+    return store.ModelStore(root).remove_leftover_temporary_files()
+
+
 def active_predictor():
     """(predictor, warning): the active model's Predictor, and None; or, when the active model
     cannot be loaded, the shipped default's Predictor and a warning that says why."""
     model_store = store.default_store  # looked up on each call, so tests can point it at a tmp store
+    clean_store_at_start(str(model_store.root))
     model_id = model_store.active_id()
     try:
         return predictor(model_id, _file_version(model_store, model_id)), None
@@ -120,3 +127,17 @@ def load_problem(model_id):
     except store.ModelLoadError as error:
         return str(error)
     return None
+
+
+def job_owner():
+    """Who starts a job from this session: `session` is the person's id (digit_app.ui.access, kept
+    in a cookie), `name` is what other people are shown."""
+    from digit_app.jobs import JobOwner
+    from digit_app.ui import access
+
+    role = access.current_role()
+    address = st.context.ip_address  # None where Streamlit does not know it (and in AppTest, not a str)
+    known = isinstance(address, str) and address
+    name = "the host" if role.shared and role.is_host else (
+        f"the visitor at {address}" if known else "a visitor on this machine")
+    return JobOwner(name=name, session=role.visitor_id)

@@ -1,8 +1,12 @@
-"""Train page: choose the settings, start a training job, watch it learn, then use the model.
+"""Train page: choose the settings, start a training job (or a sweep of many), watch it learn,
+then use the model.
 
-The job runs in the background (digit_app.jobs), so this page only reads its progress: it can
-be left, reloaded or opened in a second tab while the job goes on.
+The job runs in a process of its own (digit_app.jobs), so this page only reads its state: it can
+be left, reloaded or opened in a second tab while the job goes on, and it finds the job again
+after the server restarts. One job runs at a time; a Start while one runs joins the queue.
 """
+
+import datetime
 
 import streamlit as st
 
@@ -12,10 +16,15 @@ from digit_app.personalize import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
 from digit_app.settings import MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings
-from digit_app.ui import access, charts
+from digit_app.ui import access, charts, sweep_tab
+from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
-LIVE_CHART_DPI = 110  # redrawn every refresh: sharp enough, and cheap
+LIVE_CHART_DPI = 110  # sharp enough, and cheap
+# Drawing the chart costs the server about 130 ms of CPU under the interpreter lock that every
+# session's script shares: redrawn every second, that is an eighth of a core taken from the drawing
+# sessions (bench/app_under_training.py). A new epoch is shown at once; within one, every few seconds.
+LIVE_CHART_SECONDS = 5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 DEFAULT_EPOCHS = 5
 DEFAULT_BATCH_SIZE = 128
@@ -28,6 +37,8 @@ AFTER_STOP_TEXT = {
 }
 START_REFUSED_KEY = "train_page_start_refused"
 USE_FAILED_KEY = "train_page_use_failed"
+CONFIRM_STOP_KEY = "train_page_confirm_stop"  # the job id whose stop awaits confirmation
+QUEUE_FORM_KEY = "train_page_queue_form"  # this session is choosing settings for a queued job
 
 
 def describe_settings(settings):
@@ -169,7 +180,11 @@ def settings_form(running):
     if refusal := st.session_state.pop(START_REFUSED_KEY, None):
         st.warning(refusal)
     elif job_running:
-        st.caption("These are the running job's settings. Stop it or let it finish to start another.")
+        st.caption("These are the running job's settings. Stop it, let it finish, or queue another.")
+        st.button("Queue another training", key="queue_training", icon=":material/queue:", width="stretch",
+                  disabled=not may_write, on_click=st.session_state.__setitem__, args=(QUEUE_FORM_KEY, True))
+    elif st.session_state.get(QUEUE_FORM_KEY):
+        st.caption("A job is running: Start puts yours in the queue, and it runs when the jobs before it end.")
 
 
 def include_drawings_ui(disabled=False):
@@ -195,18 +210,58 @@ def start_job(settings, include_drawings):
         return
     try:
         drawings = access.drawing_store(role).training_arrays() if include_drawings else None
-        job = jobs.start(settings, drawings=drawings)
-    except (jobs.JobAlreadyRunning, DrawingStoreError) as error:
+        jobs.start(settings, owner=job_owner(), drawings=drawings)
+    except (DrawingStoreError, OSError) as error:
         st.session_state[START_REFUSED_KEY] = str(error)
         return
-    access.record_job_starter(job.snapshot().started_at, role)
+    st.session_state.pop(QUEUE_FORM_KEY, None)
 
 
-def stop_job():
-    """The Stop button's callback: the host, or whoever started the job, may stop it."""
-    snapshot = jobs.snapshot()
-    if snapshot is not None and access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at)):
-        jobs.stop()
+def started_by(snapshot):
+    """'the visitor at 10.0.0.7 at 14:05', or 'you at 14:05'."""
+    moment = datetime.datetime.fromtimestamp(snapshot.started_at).strftime("%H:%M")
+    return f"you at {moment}" if snapshot.owner.session == job_owner().session else f"{snapshot.owner.name} at {moment}"
+
+
+def stop_job(job_id):
+    """The Stop button's callback: the host, or whoever started the job, may stop it; someone
+    else's job only once confirmed."""
+    snapshot = jobs.manager().job(job_id).snapshot()
+    if not access.can_stop_job(access.current_role(), snapshot.owner.session):
+        return
+    if snapshot.owner.session == job_owner().session or st.session_state.get(CONFIRM_STOP_KEY) == job_id:
+        st.session_state.pop(CONFIRM_STOP_KEY, None)
+        jobs.stop(job_id, requested_by=job_owner().name)
+    else:
+        st.session_state[CONFIRM_STOP_KEY] = job_id
+
+
+def cancel_stop():
+    st.session_state.pop(CONFIRM_STOP_KEY, None)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def my_queued_jobs():
+    """This session's queued jobs, with their place in the queue; the page redraws when one starts."""
+    queued = jobs.manager().queued(session=job_owner().session)
+    if not queued and st.session_state.get("train_page_had_queued"):
+        st.session_state["train_page_had_queued"] = False
+        st.rerun()  # one of them has started: show it
+    st.session_state["train_page_had_queued"] = bool(queued)
+    for job in queued:
+        snapshot = job.snapshot()
+        what = "sweep" if snapshot.kind == jobs.SWEEP else snapshot.kind
+        ahead = snapshot.queue_position
+        with st.container(border=True):
+            st.info(
+                f"Your {what} is queued, position {ahead}: it starts when the "
+                f"job{'s' if ahead > 1 else ''} before it end{'' if ahead > 1 else 's'}.",
+                icon=":material/hourglass:",
+            )
+            st.caption(describe_settings(snapshot.settings) if snapshot.kind != jobs.SWEEP else
+                       f"Sweep {snapshot.sweep['study']}: {snapshot.sweep['num_trials']} trials")
+            st.button("Leave the queue", key=f"leave_queue_{job.job_id}", icon=":material/close:",
+                      on_click=jobs.stop, args=(job.job_id, job_owner().name))
 
 
 def show_intro():
@@ -225,10 +280,14 @@ def show_intro():
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_progress():
     snapshot = jobs.snapshot()
-    if not snapshot.running:
+    if snapshot is None or snapshot.ended:
         st.rerun()  # the whole page: results instead of progress, and Start enabled again
+    if snapshot.kind == jobs.SWEEP:
+        sweep_tab.live_sweep(snapshot)
+        stop_ui(snapshot)
+        return
     st.subheader("Fine-tuning on your drawings…" if snapshot.kind == jobs.FINE_TUNING else "Training…")
-    st.caption(describe_settings(snapshot.settings))
+    st.caption(f"{describe_settings(snapshot.settings)} · started by {started_by(snapshot)}")
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
 
     columns = st.columns(4)
@@ -241,7 +300,8 @@ def live_progress():
     )
     columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
 
-    chart = live_chart(snapshot.started_at, len(snapshot.batch_points), snapshot.epochs_completed, snapshot)
+    chart = live_chart(snapshot.started_at, int(snapshot.elapsed_seconds // LIVE_CHART_SECONDS),
+                       snapshot.epochs_completed, snapshot)
     st.image(chart, width="stretch")
     stop_ui(snapshot)
 
@@ -255,8 +315,16 @@ def stopped_early(snapshot):
 def stop_ui(snapshot):
     """The Stop button, and once pressed, what the job is doing about it, phase by phase."""
     stopping = snapshot.phase == jobs.STOPPING or stopped_early(snapshot)
-    may_stop = access.can_stop_job(access.current_role(), access.job_starter(snapshot.started_at))
-    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, disabled=stopping or not may_stop,
+    may_stop = access.can_stop_job(access.current_role(), snapshot.owner.session)
+    if st.session_state.get(CONFIRM_STOP_KEY) == snapshot.job_id and not stopping:
+        st.warning(f"This job was started by {started_by(snapshot)}. Stop it for them?", icon=":material/warning:")
+        yes_column, no_column, _ = st.columns([1, 1, 2])
+        yes_column.button("Yes, stop it", key="confirm_stop_training", type="primary", on_click=stop_job,
+                          args=(snapshot.job_id,))
+        no_column.button("Cancel", key="cancel_stop_training", on_click=cancel_stop)
+        return
+    st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, args=(snapshot.job_id,),
+              disabled=stopping or not may_stop,
               help=None if may_stop else "Only the host or the person who started it can stop it.")
     if snapshot.phase == jobs.STOPPING:
         st.caption("Stopping after the current batch. The model is kept if at least one whole epoch is done.")
@@ -269,7 +337,7 @@ def stop_ui(snapshot):
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
-def live_chart(job_started_at, num_points, num_epochs, _snapshot):
+def live_chart(job_started_at, time_slot, num_epochs, _snapshot):
     """The live chart as a data URL, drawn again only when the job has new points to show."""
     figure = charts.training_curves(_snapshot.history, _snapshot.batch_points, _snapshot.settings.epochs)
     return charts.png_data_url(figure, dpi=LIVE_CHART_DPI)
@@ -385,10 +453,13 @@ def describe_mistakes(matrix):
 
 
 def show_results(snapshot):
+    if snapshot.kind == jobs.SWEEP:
+        sweep_tab.sweep_results(snapshot)
+        return
     st.subheader("Last fine-tuning on your drawings" if snapshot.kind == jobs.FINE_TUNING else "Last training")
     st.caption(describe_settings(snapshot.settings))
     if snapshot.state == jobs.FAILED:
-        st.error(snapshot.error, icon=":material/error:")
+        st.error(snapshot.error.replace("\n", "  \n"), icon=":material/error:")
         st.info(f"Nothing was saved; the active model is still `{store.default_store.active_id()}`.")
         return
     show_outcome_message(snapshot)
@@ -417,7 +488,7 @@ def job_panel():
     snapshot = jobs.snapshot()
     if snapshot is None:
         show_intro()
-    elif snapshot.running:
+    elif not snapshot.ended:
         live_progress()
     else:
         show_results(snapshot)
@@ -430,6 +501,14 @@ st.caption(
 settings_column, job_column = st.columns([1, 2.6], gap="large")
 with settings_column:
     snapshot = jobs.snapshot()
-    settings_form(running=snapshot if snapshot is not None and snapshot.running else None)
+    running = snapshot if snapshot is not None and not snapshot.ended else None
+    if running is None:
+        st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more
+    one_model_tab, sweep_settings_tab = st.tabs(["One model", "Sweep"])
+    with one_model_tab:
+        settings_form(running=None if st.session_state.get(QUEUE_FORM_KEY) else running)
+    with sweep_settings_tab:
+        sweep_tab.sweep_form(running is not None)
 with job_column:
+    my_queued_jobs()
     job_panel()

@@ -1,0 +1,259 @@
+"""The process of one job: `python -m digit_app.job_process <job folder>` (started by digit_app.jobs).
+
+In order: lower this process's CPU priority; wait until every older job has ended (the queue);
+take the one job slot; check that the store can take a model; limit TensorFlow's threads; then
+train, save, and write the result. Progress goes to progress.json about twice a second.
+SIGTERM (Stop) ends training after the current batch, or leaves the queue.
+"""
+
+import fcntl
+import math
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from digit_app import jobs, personalize, store
+from digit_app.settings import HISTORY_KEYS, TrainingSettings
+
+# Above the server's priority (0): the scheduler gives the server the CPU first, so drawings are
+# read at once while a job trains on what is left.
+NICENESS = 15
+# TensorFlow uses every core by default; half of them leaves the server a core of its own.
+TENSORFLOW_THREADS = max(1, (os.cpu_count() or 2) // 2)
+WRITE_INTERVAL_SECONDS = 0.5
+QUEUE_POLL_SECONDS = 0.5
+POINTS_PER_EPOCH = 100  # running-loss points kept per epoch for the live chart
+SLOT_LOCK = "slot.lock"
+_TERMINAL_CODES = __import__("re").compile(r"\x1b\[[0-9;]*m")  # Keras colours its errors for terminals
+
+
+class Progress:
+    """What the pages read, written to progress.json at most every WRITE_INTERVAL_SECONDS (and at
+    once for what matters: a phase, an epoch's end)."""
+
+    def __init__(self, folder, stop_event):
+        self.path = Path(folder) / jobs.PROGRESS
+        self.stop_event = stop_event
+        self.data = {"state": jobs.QUEUED, "phase": "Queued", "epoch": 0, "batch": 0, "batches_per_epoch": 0,
+                     "batch_points": [], "history": {key: [] for key in HISTORY_KEYS}, "seconds_left": None}
+        self._written = 0.0
+        self._first_batch = None  # (monotonic time, batches done) at the first batch, for the rate
+
+    def write(self, force=True):
+        now = time.monotonic()
+        if force or now - self._written >= WRITE_INTERVAL_SECONDS:
+            self.data["written_at"] = time.time()
+            jobs.write_json(self.path, self.data)
+            self._written = now
+
+    def set(self, **fields):
+        self.data.update(fields)
+        self.write()
+
+    def start_run(self):
+        """A new training run within the job (a sweep's next trial): fresh curves and time left."""
+        self.data.update(epoch=0, batch=0, batches_per_epoch=0, batch_points=[], seconds_left=None,
+                         history={key: [] for key in HISTORY_KEYS})
+        self._first_batch = None
+
+    def on_batch_end(self, progress):
+        data = self.data
+        if data["epoch"] == 0:
+            data["phase"] = "Training"
+        if jobs.training_ends_with(progress, self.stop_event.is_set()):
+            data["phase"] = jobs.CHECKING  # what train() does next; without this the page said nothing new
+        data.update(epoch=progress["epoch"], batch=progress["batch"], batches_per_epoch=progress["batches"],
+                    batch_loss=_finite(progress["loss"]), batch_accuracy=_finite(progress["accuracy"]))
+        batches = progress["batches"]
+        stride = max(1, batches // POINTS_PER_EPOCH)
+        if progress["batch"] % stride == 0 or progress["batch"] == batches:
+            fractional_epoch = progress["epoch"] - 1 + progress["batch"] / batches
+            data["batch_points"].append((fractional_epoch, data["batch_loss"], data["batch_accuracy"]))
+        self._update_time_left(progress)
+        self.write(force=False)
+
+    def _update_time_left(self, progress):
+        # The rate is measured from the first batch on: that one also pays for building the graph.
+        now = time.monotonic()
+        done = (progress["epoch"] - 1) * progress["batches"] + progress["batch"]
+        if self._first_batch is None:
+            self._first_batch = (now, done)
+            return
+        first_time, first_done = self._first_batch
+        if done > first_done:
+            seconds_per_batch = (now - first_time) / (done - first_done)
+            self.data["seconds_left"] = seconds_per_batch * (progress["epochs"] * progress["batches"] - done)
+
+    def on_epoch_end(self, epoch, logs):
+        for key in HISTORY_KEYS:
+            self.data["history"][key].append(_finite(logs[key]))
+        self.write()
+
+
+def _finite(value):
+    """JSON has no NaN: a missing figure is null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def wait_in_queue(job, progress, stop_event):
+    """Wait until every job started before this one has ended; returns False if stopped meanwhile."""
+    manager = jobs.JobManager(root=job.folder.parent)
+    while not stop_event.is_set():
+        ahead = [other for other in manager.active_jobs() if other.job_id < job.job_id]
+        if not ahead:
+            return True
+        progress.write()  # keeps written_at fresh: the page can tell a waiting job from a stuck one
+        stop_event.wait(QUEUE_POLL_SECONDS)
+    return False
+
+
+def limit_tensorflow_threads():
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(TENSORFLOW_THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(TENSORFLOW_THREADS)
+
+
+def load_data(folder):
+    from digit_app.data import Mnist, load_mnist
+
+    path = Path(folder) / jobs.DATA
+    if not path.exists():
+        return load_mnist()
+    with np.load(path) as arrays:
+        return Mnist(**{name: arrays[name] for name in Mnist._fields})
+
+
+def save_with_test_figures(model, metadata, data, model_store, progress, folder):
+    """Save the model with its confusion matrix and mistakes beside the job; returns the result fields."""
+    progress.set(phase=jobs.CHECKING)
+    matrix, mistakes = jobs.evaluate_on_test_set(model, data.x_test, data.y_test)
+    progress.set(phase=jobs.SAVING)
+    model_id = model_store.save(model, metadata)
+    np.savez(Path(folder) / jobs.ARRAYS, confusion_matrix=matrix, images=mistakes.images,
+             predicted=mistakes.predicted, true=mistakes.true, confidence=mistakes.confidence)
+    return {"model_id": model_id}
+
+
+def load_drawings(folder, spec):
+    """The user's drawings to train on: as the page gave them, else from the drawings database."""
+    from digit_app.drawings import DrawingStore
+
+    path = Path(folder) / jobs.DRAWINGS
+    if path.exists():
+        with np.load(path) as arrays:
+            return arrays["images"], arrays["labels"]
+    return DrawingStore(spec["drawings_path"]).training_arrays()
+
+
+def run_training(spec, settings, folder, model_store, progress, stop_event):
+    from digit_app.training import train
+
+    progress.set(phase="Loading MNIST")
+    data = load_data(folder)
+    progress.set(phase="Preparing the data and the network")
+    extra_examples, extra_metadata = None, {}
+    if spec.get("include_drawings"):
+        images, labels = load_drawings(folder, spec)
+        extra_examples, extra_metadata = personalize.weighted_drawings(images, labels, settings, len(data.x_train))
+    result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
+                   stop_event=stop_event, extra_examples=extra_examples, data=data)
+    fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
+    if result.epochs_completed >= 1:
+        metadata = {**result.metadata(jobs.SOURCE), **extra_metadata}
+        fields.update(save_with_test_figures(result.model, metadata, data, model_store, progress, folder))
+    return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
+
+
+def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
+    from digit_app.drawings import DrawingStore
+
+    progress.set(phase="Loading MNIST, the model and your drawings")
+    data = load_data(folder)
+    base_model = model_store.load(spec["base_model_id"])
+    progress.set(phase="Scoring the model as it is, then fine-tuning it")
+    result = personalize.fine_tune(
+        base_model, DrawingStore(spec["drawings_path"], owner=spec.get("drawings_owner")),
+        base_model_id=spec["base_model_id"],
+        architecture=settings.architecture, data=data, on_batch_end=progress.on_batch_end,
+        on_epoch_end=progress.on_epoch_end, stop_event=stop_event, epochs=settings.epochs,
+        learning_rate=settings.learning_rate, mnist_samples=settings.max_train_samples,
+        evaluation_fraction=spec["evaluation_fraction"], seed=settings.seed, handwriting=settings.handwriting,
+    )
+    fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
+              "fine_tune": result.figures.__dict__}
+    if result.epochs_completed >= 1:
+        fields.update(save_with_test_figures(
+            result.model, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder
+        ))
+    return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
+
+
+def run_sweep(spec, settings, folder, model_store, progress, stop_event):
+    from digit_app import sweep
+
+    sweep_settings = sweep.SweepSettings.from_dict(spec["sweep"])
+    progress.set(phase="Loading MNIST")
+    data = load_data(folder)
+    progress.set(phase="Training", sweep={**sweep_settings.describe(), "trials": []})
+    study = sweep.run_sweep(
+        sweep_settings, model_store, data=data, stop_event=stop_event,
+        on_trial_start=lambda trial_settings: progress.start_run(),
+        on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
+        on_trials_changed=lambda trials: progress.set(sweep={**sweep_settings.describe(), "trials": trials}),
+    )
+    best = sweep.best_saved_model(study, model_store)
+    return (jobs.STOPPED if stop_event.is_set() else jobs.FINISHED), {"best_model_id": best}
+
+
+RUNNERS = {jobs.TRAINING: run_training, jobs.FINE_TUNING: run_fine_tune, jobs.SWEEP: run_sweep}
+
+
+def run(folder):
+    folder = Path(folder)
+    job = jobs.Job(folder)
+    spec = job.spec()
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_event.set())
+    os.nice(NICENESS)
+    progress = Progress(folder, stop_event)
+    progress.write()
+    if not wait_in_queue(job, progress, stop_event):
+        return jobs.STOPPED, {"error": None, "left_queue": True}
+    with open(Path(spec["jobs_dir"]) / SLOT_LOCK, "w") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # the queue orders the jobs; the lock makes sure of it
+        progress.set(state=jobs.RUNNING, phase="Starting", running_since=time.time())
+        model_store = store.ModelStore(spec["models_dir"])
+        model_store.remove_leftover_temporary_files()
+        model_store.check_writable()  # before any training: a model that cannot be saved is lost
+        limit_tensorflow_threads()
+        settings = TrainingSettings(**spec["settings"])
+        return RUNNERS[spec["kind"]](spec, settings, folder, model_store, progress, stop_event)
+
+
+def main(folder):
+    what = {jobs.FINE_TUNING: "Fine-tuning", jobs.SWEEP: "The sweep"}.get(jobs.Job(folder).spec()["kind"], "Training")
+    try:
+        state, fields = run(folder)
+        result = {"state": state, "error": None, **fields}
+    except Exception as error:  # the job must end in a state the page can show, whatever failed
+        traceback.print_exc()
+        message = _TERMINAL_CODES.sub("", str(error))
+        if isinstance(error, store.StoreNotWritable):
+            result = {"state": jobs.FAILED, "error": f"{what} did not start: {message}"}
+        else:
+            result = {"state": jobs.FAILED, "error": f"{what} failed: {type(error).__name__}: {message}"}
+    result["ended_at"] = time.time()
+    jobs.write_json(Path(folder) / jobs.RESULT, result)
+    print(f"job ended: {result['state']}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
