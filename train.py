@@ -1,7 +1,8 @@
-"""Train a digit model on MNIST and save it in the model store.
+"""Train a digit model on MNIST and save it in the model store; or sweep over many settings.
 
     python train.py --arch cnn --epochs 12 --batch-size 128 --augment --activate
     python train.py --augment --include-drawings     # and learn from the drawings saved in the app
+    python train.py sweep --trials 20                # an Optuna study; see `python train.py sweep --help`
 """
 
 import argparse
@@ -157,8 +158,11 @@ def _one_line_error(message):
 
 
 def main(argv=None):
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["sweep"]:
+        return sweep_main((sys.argv[1:] if argv is None else argv)[1:])
     args = parse_args(argv)
     drawings = _load_drawings() if args.include_drawings else None
+    _check_store()
     from digit_app import store
     from digit_app.data import load_mnist
     from digit_app.personalize import DRAWINGS_LOSS_SHARE, weighted_drawings
@@ -191,6 +195,120 @@ def main(argv=None):
               f"({result.handwriting['non_digits']:,} of them no digit); confidence temperature {result.temperature:.2f}")
     print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
     print(f"Saved as {model_id!r} in {store.model_path(model_id)}" + (" (active)" if args.activate else ""))
+
+
+def _check_store():
+    """Before any training: clean what a killed save left, and make sure a model can be saved."""
+    from digit_app.store import StoreNotWritable, default_store
+
+    default_store.remove_leftover_temporary_files()
+    try:
+        default_store.check_writable()
+    except StoreNotWritable as error:
+        sys.exit(_one_line_error(str(error)))
+
+
+def _pair(kind, low, high):
+    """A (lowest, highest) pair of numbers within [low, high]."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text}")
+        return value
+
+    return parse
+
+
+def parse_sweep_args(argv):
+    from digit_app import sweep
+    from digit_app.architectures import ARCHITECTURES
+    from digit_app.settings import MAX_AUGMENT_STRENGTH, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION
+
+    parser = _Parser(
+        prog="train.py sweep",
+        description="Run an Optuna study: many trainings with settings drawn from the ranges below. Weak "
+        "trials are pruned after an epoch; the best few models are saved in the model store with their "
+        "trial's settings. Run the same command on more machines with the same --storage and --study "
+        "to share the trials between them.",
+    )
+    parser.add_argument("--trials", type=_whole_number(1, 10_000), default=sweep.DEFAULT_NUM_TRIALS,
+                        help=f"trials in the whole study, whoever runs them (default {sweep.DEFAULT_NUM_TRIALS})")
+    parser.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), default=list(ARCHITECTURES),
+                        help="architectures to try (default: all of " + ", ".join(ARCHITECTURES) + ")")
+    parser.add_argument("--learning-rate", nargs=2, type=_pair(float, 1e-6, 1.0), metavar=("LOW", "HIGH"),
+                        default=sweep.DEFAULT_LEARNING_RATES,
+                        help="Adam learning rates, drawn on a log scale, from 1e-6 to 1 (default %(default)s)")
+    parser.add_argument("--batch-size", nargs="+", type=_whole_number(1, MAX_BATCH_SIZE),
+                        default=sweep.DEFAULT_BATCH_SIZES, help="batch sizes to try (default %(default)s)")
+    parser.add_argument("--epochs", nargs=2, type=_whole_number(1, MAX_EPOCHS), metavar=("LOW", "HIGH"),
+                        default=sweep.DEFAULT_EPOCHS, help=f"epochs, 1 to {MAX_EPOCHS} (default %(default)s)")
+    parser.add_argument("--augment-strength", nargs=2, type=_pair(float, 0.0, MAX_AUGMENT_STRENGTH),
+                        metavar=("LOW", "HIGH"), default=sweep.DEFAULT_AUGMENT_STRENGTHS,
+                        help=f"augmentation strength in steps of {sweep.AUGMENT_STEP}, 0 (none) to "
+                        f"{MAX_AUGMENT_STRENGTH}; 1 is --augment's strength (default %(default)s)")
+    parser.add_argument("--keep", type=_whole_number(1, 100), default=sweep.DEFAULT_KEEP_BEST,
+                        help=f"how many of the best models to keep (default {sweep.DEFAULT_KEEP_BEST})")
+    parser.add_argument("--study", default=None,
+                        help="the study's name; the same name joins the same study (default: a new "
+                        "sweep-<date>-<time>)")
+    parser.add_argument("--storage", default=None,
+                        help="a database URL to keep the study in, e.g. postgresql://user:password@host/db "
+                        "or mysql://user:password@host/db, which every machine of the sweep can reach "
+                        f"(default: the file {sweep.JOURNAL_FILE} beside the models, for this machine)")
+    parser.add_argument("--validation-fraction", type=_fraction(MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION),
+                        default=0.1, help="part of the training set held out to score trials (default 0.1)")
+    parser.add_argument("--seed", type=_whole_number(0, 2**31 - 1), default=0, help="random seed (default 0)")
+    parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
+                        help="train on only the first N training digits, for a quick try")
+    args = parser.parse_args(argv)
+    if args.storage and not args.study:
+        parser.error("--storage needs --study: the name the other machines join")
+    return args
+
+
+def sweep_main(argv):
+    args = parse_sweep_args(argv)
+    from digit_app import sweep
+    from digit_app.settings import TrainingSettings
+    from digit_app.store import default_store
+
+    try:
+        settings = sweep.SweepSettings(
+            num_trials=args.trials, architectures=args.arch, learning_rates=args.learning_rate,
+            batch_sizes=args.batch_size, epochs=args.epochs, augment_strengths=args.augment_strength,
+            keep_best=args.keep, study=args.study or "", storage=args.storage,
+            base=TrainingSettings(validation_fraction=args.validation_fraction, seed=args.seed,
+                                  max_train_samples=args.max_train_samples),
+        )
+    except ValueError as error:
+        sys.exit(_one_line_error(str(error)))
+    _check_store()
+    where = settings.storage or default_store.root / sweep.JOURNAL_FILE
+    print(f"Study {settings.study!r} in {where}: {settings.num_trials} trials in all", flush=True)
+    study = sweep.run_sweep(settings, default_store, on_trials_changed=_TrialPrinter())
+    best = sweep.best_saved_model(study, default_store)
+    print(f"Best model: {best!r} in {default_store.model_path(best)}" if best else "No trial completed.")
+
+
+class _TrialPrinter:
+    """One line per trial as it ends."""
+
+    def __init__(self):
+        self.printed = set()
+
+    def __call__(self, trials):
+        for trial in trials:
+            if trial["state"] in ("complete", "pruned", "fail") and trial["number"] not in self.printed:
+                self.printed.add(trial["number"])
+                accuracy = f"{trial['val_accuracy'][-1]:.4f}" if trial["val_accuracy"] else "–"
+                params = ", ".join(f"{name} {value:.3g}" if isinstance(value, float) else f"{name} {value}"
+                                   for name, value in trial["params"].items())
+                kept = f", kept as {trial['model_id']!r}" if trial["model_id"] else ""
+                print(f"trial {trial['number']} {trial['state']} by {trial['worker']}: validation accuracy "
+                      f"{accuracy} ({params}){kept}", flush=True)
 
 
 if __name__ == "__main__":

@@ -338,7 +338,7 @@ class Job:
         """Ask the job to end (after the current batch) or to leave the queue; returns at once.
         Returns whether there was a live process to ask."""
         process = read_json(self.folder / PROCESS)
-        if process is None or not self.alive():
+        if process is None or (self.folder / RESULT).exists() or not self.alive():
             return False
         write_json(self.folder / STOP, {"requested_by": requested_by, "at": time.time()})
         try:
@@ -612,9 +612,16 @@ class JobManager:
         if process is not None:
             process.poll()
 
-    def returncode(self, job_id):
+    def returncode(self, job_id, wait_seconds=5.0):
+        """How a child of this process ended (negative: the signal that killed it), or None when it
+        is not ours. Waits a little: /proc may show it gone a moment before its status is ready."""
         process = self._children.get(job_id)
-        return process.poll() if process is not None else None
+        if process is None:
+            return None
+        try:
+            return process.wait(wait_seconds)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 def _drawings_path(path):

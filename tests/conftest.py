@@ -72,14 +72,20 @@ def app_store(tmp_path, monkeypatch, tiny_trained_model):
     return model_store
 
 
+def stop_every_job(manager):
+    """Never leave a job process training into the next test."""
+    for job in manager.active_jobs():
+        job.stop("the test's clean-up")
+    for job in manager.jobs():
+        job.join(JOB_TIMEOUT_SECONDS)
+
+
 @pytest.fixture
-def job_manager(monkeypatch):
-    """A fresh job manager for the pages, training on 500 MNIST digits; stops what it started."""
-    manager = jobs.JobManager()
+def job_manager(monkeypatch, app_store):
+    """A fresh job manager for the pages, its jobs in the tmp store, training on 500 MNIST digits;
+    stops what it started."""
+    manager = jobs.JobManager(app_store)
     monkeypatch.setattr(jobs, "_manager", manager)
     monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
     yield manager
-    job = manager.current()
-    if job is not None:
-        job.stop()
-        job.join(JOB_TIMEOUT_SECONDS)
+    stop_every_job(manager)
