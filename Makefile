@@ -9,8 +9,11 @@ CHROMIUM := /usr/bin/chromium
 run: $(VENV)/installed
 	$(VENV)/bin/streamlit run streamlit_app.py
 
+# The sweep test on PostgreSQL needs a real server: .ci/postgres installs (as root) and starts one
+# for the run, and stops it afterwards.
 test: $(VENV)/installed-dev chromium
-	$(PYTHON) -m pytest
+	.ci/postgres start
+	$(PYTHON) -m pytest; status=$$?; .ci/postgres stop; exit $$status
 
 $(VENV)/installed: requirements.txt
 	python3 -m venv $(VENV)

@@ -240,15 +240,19 @@ def parse_sweep_args(argv):
                         help="architectures to try (default: all of " + ", ".join(ARCHITECTURES) + ")")
     parser.add_argument("--learning-rate", nargs=2, type=_pair(float, 1e-6, 1.0), metavar=("LOW", "HIGH"),
                         default=sweep.DEFAULT_LEARNING_RATES,
-                        help="Adam learning rates, drawn on a log scale, from 1e-6 to 1 (default %(default)s)")
+                        help="Adam learning rates, drawn on a log scale, within 1e-6 to 1 (default {:g} to {:g})".format(
+                            *sweep.DEFAULT_LEARNING_RATES))
     parser.add_argument("--batch-size", nargs="+", type=_whole_number(1, MAX_BATCH_SIZE),
-                        default=sweep.DEFAULT_BATCH_SIZES, help="batch sizes to try (default %(default)s)")
+                        default=sweep.DEFAULT_BATCH_SIZES,
+                        help="batch sizes to try (default " + " ".join(map(str, sweep.DEFAULT_BATCH_SIZES)) + ")")
     parser.add_argument("--epochs", nargs=2, type=_whole_number(1, MAX_EPOCHS), metavar=("LOW", "HIGH"),
-                        default=sweep.DEFAULT_EPOCHS, help=f"epochs, 1 to {MAX_EPOCHS} (default %(default)s)")
+                        default=sweep.DEFAULT_EPOCHS,
+                        help="epochs, within 1 to {} (default {} to {})".format(MAX_EPOCHS, *sweep.DEFAULT_EPOCHS))
     parser.add_argument("--augment-strength", nargs=2, type=_pair(float, 0.0, MAX_AUGMENT_STRENGTH),
                         metavar=("LOW", "HIGH"), default=sweep.DEFAULT_AUGMENT_STRENGTHS,
                         help=f"augmentation strength in steps of {sweep.AUGMENT_STEP}, 0 (none) to "
-                        f"{MAX_AUGMENT_STRENGTH}; 1 is --augment's strength (default %(default)s)")
+                        f"{MAX_AUGMENT_STRENGTH}; 1 is --augment's strength (default "
+                        "{:g} to {:g})".format(*sweep.DEFAULT_AUGMENT_STRENGTHS))
     parser.add_argument("--keep", type=_whole_number(1, 100), default=sweep.DEFAULT_KEEP_BEST,
                         help=f"how many of the best models to keep (default {sweep.DEFAULT_KEEP_BEST})")
     parser.add_argument("--study", default=None,
@@ -288,9 +292,15 @@ def sweep_main(argv):
     _check_store()
     where = settings.storage or default_store.root / sweep.JOURNAL_FILE
     print(f"Study {settings.study!r} in {where}: {settings.num_trials} trials in all", flush=True)
-    study = sweep.run_sweep(settings, default_store, on_trials_changed=_TrialPrinter())
+    study = sweep.run_sweep(settings, default_store, on_trials_changed=_TrialPrinter(), on_trial_start=_print_trial_start)
     best = sweep.best_saved_model(study, default_store)
     print(f"Best model: {best!r} in {default_store.model_path(best)}" if best else "No trial completed.")
+
+
+def _print_trial_start(number, settings):
+    print(f"starting trial {number} here: {settings.architecture}, {settings.epochs} epochs, batch size "
+          f"{settings.batch_size}, learning rate {settings.learning_rate:.3g}"
+          + (f", augmentation strength {settings.augment_strength:g}" if settings.augment else ""), flush=True)
 
 
 class _TrialPrinter:

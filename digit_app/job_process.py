@@ -205,7 +205,7 @@ def run_sweep(spec, settings, folder, model_store, progress, stop_event):
     progress.set(phase="Training", sweep={**sweep_settings.describe(), "trials": []})
     study = sweep.run_sweep(
         sweep_settings, model_store, data=data, stop_event=stop_event,
-        on_trial_start=lambda trial_settings: progress.start_run(),
+        on_trial_start=lambda number, trial_settings: progress.start_run(),
         on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
         on_trials_changed=lambda trials: progress.set(sweep={**sweep_settings.describe(), "trials": trials}),
     )

@@ -38,9 +38,8 @@ DEFAULT_EPOCHS = (2, 8)
 DEFAULT_AUGMENT_STRENGTHS = (0.0, 1.0)  # in steps of AUGMENT_STEP; 0 trains on the digits as they are
 AUGMENT_STEP = 0.25
 DEFAULT_KEEP_BEST = 3
-# Prune only against a median of a few trials, and never on the first epoch, which says little.
 PRUNER_STARTUP_TRIALS = 3
-PRUNER_WARMUP_EPOCHS = 1
+PRUNER_WARMUP_EPOCHS = 2  # the first epoch says too little: a trial can be pruned from its second on
 TAKEN_STATES = ("RUNNING", "COMPLETE", "PRUNED")  # a trial in these counts towards num_trials
 SOURCE = "sweep"
 
@@ -188,7 +187,8 @@ def run_sweep(settings: SweepSettings, model_store=None, *, data=None, stop_even
               on_batch_end=None, on_epoch_end=None, on_trials_changed=None, worker=None):
     """Work on the study until it holds `num_trials` finished trials or `stop_event` is set.
 
-    Several processes may run this on the same study at once. Callbacks: on_trial_start(settings);
+    Several processes may run this on the same study at once. Callbacks: on_trial_start(number, settings)
+    for each trial this worker runs;
     on_batch_end and on_epoch_end as train()'s; on_trials_changed(trial_rows) after each epoch and trial.
     Returns the optuna Study."""
     import optuna
@@ -231,7 +231,7 @@ def _run_trial(study, trial, settings, model_store, data, stop_event, on_trial_s
 
     trial_settings = suggest_settings(trial, settings)
     if on_trial_start:
-        on_trial_start(trial_settings)
+        on_trial_start(trial.number, trial_settings)
     notify()
 
     def report_epoch(epoch, logs):

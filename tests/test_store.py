@@ -1,11 +1,13 @@
 import json
+import os
+import time
 
 import numpy as np
 import pytest
 
 from digit_app import store as store_module
 from digit_app.architectures import build_model
-from digit_app.store import DEFAULT_MODEL_ID, ModelLoadError
+from digit_app.store import DEFAULT_MODEL_ID, ModelLoadError, ModelStore, StoreNotWritable
 
 
 def _model(seed):
@@ -60,6 +62,33 @@ def test_deleting_the_active_model_makes_the_default_active(filled):
 def test_ids_are_validated(store, bad_id):
     with pytest.raises(ValueError, match="Invalid model id"):
         store.load(bad_id)
+
+
+@pytest.mark.parametrize("reserved", ["active", "ACTIVE", "Active"])
+def test_reserved_ids_are_refused(store, reserved, small_mnist):
+    with pytest.raises(ValueError, match=f"Model id '{reserved}' is reserved"):
+        store.save(build_model("dense-128"), {"architecture": "dense-128"}, model_id=reserved)
+    assert not (store.root / "active.keras").exists()
+
+
+def test_leftover_temporary_files_are_removed_unless_recent(store):
+    store.root.mkdir(parents=True)
+    old, recent = store.root / ".tmp-old.keras", store.root / ".tmp-recent.json"
+    old.write_bytes(b"")
+    recent.write_bytes(b"")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert store.remove_leftover_temporary_files() == [".tmp-old.keras"]
+    assert not old.exists() and recent.exists()  # another process may be writing it now
+
+
+def test_check_writable_names_the_folder_and_the_fix(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreNotWritable, match=r"Cannot save models in .*file/models: .*Make the folder writable"):
+        ModelStore(tmp_path / "file" / "models").check_writable()
+    with pytest.raises(StoreNotWritable, match=r"saving a model needs at least .* Free some disk space"):
+        ModelStore(tmp_path / "models").check_writable(min_free_bytes=2**62)
+    ModelStore(tmp_path / "models").check_writable()  # a folder that can take a model
 
 
 def test_a_broken_model_file_is_named_and_active_falls_back(filled):

@@ -31,14 +31,43 @@ def run_cli(*args, models_dir, drawings_db=None):
         ["--learning-rate", "0"],
         ["--validation-fraction", "2"],
         ["--id", "../outside"],
+        ["--id", "active"],
+        ["--id", "Active"],
+        ["sweep", "--trials", "0"],
+        ["sweep", "--epochs", "3", "1"],
+        ["sweep", "--learning-rate", "0.1", "0.001"],
+        ["sweep", "--storage", "postgresql://localhost/db"],
+        ["sweep", "--study", "../outside"],
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2_and_write_nothing(tmp_path, args):
     result = run_cli(*args, models_dir=tmp_path / "models")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("train.py: error:")
+    assert len(lines) == 1 and lines[0].startswith(("train.py: error:", "train.py sweep: error:"))
     assert not (tmp_path / "models").exists()
+
+
+def test_id_active_is_refused_because_it_would_replace_the_active_model(tmp_path):
+    result = run_cli("--id", "active", "--epochs", "1", models_dir=tmp_path / "models")
+    assert result.returncode == 2
+    assert "Model id 'active' is reserved" in result.stderr and "Choose another id" in result.stderr
+
+
+def test_a_read_only_models_folder_is_refused_before_training(tmp_path):
+    models_dir = tmp_path / "not-a-folder" / "models"
+    (tmp_path / "not-a-folder").write_text("a file where the models folder's parent should be")
+    result = run_cli("--epochs", "1", "--max-train-samples", "100", models_dir=models_dir)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"train.py: error: Cannot save models in {models_dir}: ")
+    assert "Training" not in result.stdout  # refused before any training
+
+
+def test_sweep_help_documents_the_ranges(tmp_path):
+    result = run_cli("sweep", "--help", models_dir=tmp_path)
+    for option in ["--trials", "--arch", "--learning-rate", "--batch-size", "--epochs", "--augment-strength",
+                   "--keep", "--study", "--storage", "postgresql://", "log scale"]:
+        assert option in result.stdout, option
 
 
 def test_help_explains_every_option(tmp_path):
