@@ -185,7 +185,8 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
         architecture=settings.architecture, data=data, on_batch_end=progress.on_batch_end,
         on_epoch_end=progress.on_epoch_end, stop_event=stop_event, epochs=settings.epochs,
         learning_rate=settings.learning_rate, mnist_samples=settings.max_train_samples,
-        evaluation_fraction=spec["evaluation_fraction"], seed=settings.seed, handwriting=settings.handwriting,
+        batch_size=settings.batch_size, evaluation_fraction=spec["evaluation_fraction"], seed=settings.seed,
+        handwriting=settings.handwriting,
     )
     fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
               "fine_tune": result.figures.__dict__}

@@ -18,7 +18,7 @@ store can take a model before anything is trained; then it trains, saves and wri
 Memory comes back when the process ends.
 
 - One job runs at a time. A job started while another runs is queued: its process waits until every
-  older job has ended. `snapshot().queue_position` is 1 for the job that runs next.
+  older job has ended. `snapshot().queue_position` counts the jobs ahead of it: 1 when it runs next.
 - Stop: `stop(job_id)` sends SIGTERM. A running job ends after the current batch; a queued job
   leaves the queue. The model is saved only if at least one whole epoch completed.
 - A job whose process is gone without a result is shown as failed, with the reason (the signal that
@@ -146,7 +146,7 @@ class JobSnapshot:
     fine_tune: personalize.FineTuneFigures | None = None  # a fine-tune's before/after figures, once it ends
     job_id: str = ""
     owner: JobOwner = JobOwner()
-    queue_position: int = 0  # 1 for the queued job that runs next; 0 when not queued
+    queue_position: int = 0  # jobs ahead of a queued one: 1 when it runs next; 0 when it starts now
     stop_requested_by: str | None = None
     sweep: dict | None = None  # a sweep's study, trial count and trials (see digit_app.sweep)
 
@@ -180,7 +180,7 @@ class JobSnapshot:
     def progress_text(self):
         """'Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or what the job is doing."""
         if self.queued:
-            return f"Queued, position {self.queue_position}…"
+            return f"Queued, position {self.queue_position}…" if self.queue_position else "Starting…"
         if not (self.epoch and self.phase == "Training"):
             return f"{self.phase}…"
         text = f"Epoch {self.epoch} of {self.settings.epochs} · batch {self.batch} of {self.batches_per_epoch}"
@@ -363,8 +363,8 @@ class Job:
             return result
         stop = read_json(self.folder / STOP)
         returncode = self._manager.returncode(self.job_id) if self._manager else None
-        if stop is not None and returncode == -signal.SIGTERM:
-            result = {"state": STOPPED, "error": None}  # stopped before it could set up its handler
+        if stop is not None and returncode in (None, -signal.SIGTERM):
+            result = {"state": STOPPED, "error": None}  # Stop came before the job could catch it
         else:
             result = {"state": FAILED, "error": self._death_reason(returncode)}
         result["ended_at"] = time.time()
@@ -577,20 +577,21 @@ class JobManager:
         return [job for job in reversed(self.jobs()) if not (job.folder / RESULT).exists() and job.active]
 
     def queue_position(self, job_id):
-        """How many live jobs were started before this one: 1 when it runs next."""
-        return max(1, sum(job.job_id < job_id for job in self.active_jobs()))
+        """How many live jobs were started before this one: 0 when it is starting, 1 when it runs next."""
+        return sum(job.job_id < job_id for job in self.active_jobs())
 
     def current(self) -> Job | None:
-        """The job to show: the one running, else the newest that has ended (queued jobs are
-        shown to whoever started them, see `queued`)."""
-        for job in self.jobs():
-            if job.running:
-                return job
+        """The job to show: the one running or about to run, else the newest that has ended. (The
+        jobs queued behind it are shown to whoever started them, see `queued`.)"""
+        active = self.active_jobs()
+        if active:
+            return active[0]
         return next((job for job in self.jobs() if job.state() in ENDED), None)
 
     def queued(self, session=None):
-        """Queued jobs, next first; only those started by this browser session when it is given."""
-        jobs = [job for job in self.active_jobs() if job.state() == QUEUED]
+        """The jobs waiting behind the current one, next first; only those started by this browser
+        session when it is given."""
+        jobs = [job for job in self.active_jobs()[1:] if job.state() == QUEUED]
         if session is not None:
             jobs = [job for job in jobs if job.spec()["owner"]["session"] == session]
         return jobs

@@ -168,7 +168,7 @@ def twenty_drawings(drawing_store, small_mnist):
 
 def run_until_the_job_ends(app):
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while jobs.snapshot().running:
+    while not jobs.snapshot().ended:
         assert time.monotonic() < deadline, f"the job did not end in {JOB_TIMEOUT_SECONDS} s: {jobs.snapshot()}"
         time.sleep(0.2)
     return app.run()
@@ -184,8 +184,8 @@ def test_fine_tune_runs_in_the_background_and_offers_its_model(app_store, job_ma
     app.button(key="start_fine_tune").click().run()
     assert not app.exception
     job = job_manager.current()
-    assert job.kind == jobs.FINE_TUNING and job.base_model_id == store.DEFAULT_MODEL_ID
-    assert job.settings.max_train_samples == 500
+    assert job.snapshot().kind == jobs.FINE_TUNING and job.spec()["base_model_id"] == store.DEFAULT_MODEL_ID
+    assert job.snapshot().settings.max_train_samples == 500
 
     app = run_until_the_job_ends(app)
     snapshot = jobs.snapshot()

