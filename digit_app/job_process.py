@@ -56,10 +56,10 @@ class Progress:
         self.data.update(fields)
         self.write()
 
-    def start_run(self):
+    def start_run(self, trial=None):
         """A new training run within the job (a sweep's next trial): fresh curves and time left."""
         self.data.update(epoch=0, batch=0, batches_per_epoch=0, batch_points=[], seconds_left=None,
-                         history={key: [] for key in HISTORY_KEYS})
+                         history={key: [] for key in HISTORY_KEYS}, trial=trial)
         self._first_batch = None
 
     def on_batch_end(self, progress):
@@ -206,7 +206,7 @@ def run_sweep(spec, settings, folder, model_store, progress, stop_event):
     progress.set(phase="Training", sweep={**sweep_settings.describe(), "trials": []})
     study = sweep.run_sweep(
         sweep_settings, model_store, data=data, stop_event=stop_event,
-        on_trial_start=lambda number, trial_settings: progress.start_run(),
+        on_trial_start=lambda number, trial_settings: progress.start_run(trial=number),
         on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
         on_trials_changed=lambda trials: progress.set(sweep={**sweep_settings.describe(), "trials": trials}),
     )

@@ -452,7 +452,8 @@ class Job:
             return None
         sweep = progress.get("sweep") or {"study": spec["sweep"]["study"], "num_trials": spec["sweep"]["num_trials"],
                                           "trials": []}
-        return {**sweep, "best_model_id": result.get("best_model_id")}
+        # current_trial: the one this job's process trains now (others may run elsewhere)
+        return {**sweep, "current_trial": progress.get("trial"), "best_model_id": result.get("best_model_id")}
 
     def _arrays(self):
         try:

@@ -98,3 +98,16 @@ def test_an_empty_store_says_how_to_get_a_model(tmp_path, monkeypatch):
     at = open_page()
     assert not at.exception
     assert "No models in" in at.info[0].value and "python train.py" in at.info[0].value
+
+
+def test_a_link_with_a_model_id_shows_that_model_first_with_its_sweep(app_store, tiny_trained_model):
+    metadata = {**tiny_trained_model.metadata("sweep s1, trial 4"),
+                "sweep": {"study": "s1", "trial": 4, "params": {"epochs": 1}, "validation_accuracy": 0.5}}
+    app_store.save(tiny_trained_model.model, metadata, model_id="s1-trial-4")
+    app_store.save(tiny_trained_model.model, tiny_trained_model.metadata("newest"), model_id="newest")
+    at = AppTest.from_file(PAGE, default_timeout=RUN_TIMEOUT_SECONDS)
+    at.query_params["model"] = "s1-trial-4"
+    at.run()
+    assert not at.exception
+    headings = [markdown.value for markdown in at.markdown if markdown.value.startswith("#### ")]
+    assert headings[0].startswith("#### `s1-trial-4`") and "Sweep s1, trial 4" in headings[0]

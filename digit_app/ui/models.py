@@ -10,6 +10,12 @@ from digit_app.ui import access, charts, resources
 
 CONFIRM_DELETE_KEY = "models_page_confirm_delete"  # the id whose deletion awaits confirmation
 ACTION_FAILED_KEY = "models_page_action_failed"
+CHOSEN_MODEL_PARAM = "model"  # ?model=<id> shows that model first
+
+
+def chosen_first(models, chosen_id):
+    """The model a link opened (e.g. a sweep's best, ?model=<id>) at the top; the rest newest first."""
+    return sorted(models, key=lambda meta: meta["id"] != chosen_id)
 
 
 def format_date(iso_text):
@@ -41,7 +47,8 @@ def describe_origin(meta):
         parts.append("stopped early")
     settings = meta.get("settings") or {}
     if settings.get("augment"):
-        parts.append("augmented digits")
+        strength = settings.get("augment_strength", 1.0)
+        parts.append("augmented digits" + (f" (strength {strength:g})" if strength != 1.0 else ""))
     if settings.get("max_train_samples"):
         parts.append(f"first {settings['max_train_samples']:,} training digits")
     return " · ".join(parts)
@@ -142,6 +149,8 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
             badges.append(":red-badge[:material/broken_image: Cannot be loaded]")
         if model_id == store.DEFAULT_MODEL_ID:
             badges.append(":blue-badge[Shipped default]")
+        if meta.get("sweep"):
+            badges.append(f":violet-badge[Sweep {meta['sweep'].get('study')}, trial {meta['sweep'].get('trial')}]")
         st.markdown(f"#### `{model_id}` &nbsp; " + " ".join(badges))
         st.markdown(describe_origin(meta))
         columns = st.columns(4)
@@ -167,7 +176,7 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
 def show_models():
     if failure := st.session_state.pop(ACTION_FAILED_KEY, None):
         st.error(failure)
-    models = store.default_store.list()
+    models = chosen_first(store.default_store.list(), st.query_params.get(CHOSEN_MODEL_PARAM))
     if not models:
         st.info(
             f"No models in {store.default_store.root} yet. Train one on the Train page, "

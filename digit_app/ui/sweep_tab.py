@@ -81,18 +81,23 @@ def trial_table(trials):
             "State": STATE_NAMES.get(trial["state"], trial["state"]),
             "Network": params.get("architecture"),
             "Learning rate": params.get("learning_rate"),
-            "Batch size": params.get("batch_size"),
+            "Batch": params.get("batch_size"),
             "Epochs": params.get("epochs"),
-            "Augmentation": strength,
-            "Validation accuracy": trial["val_accuracy"][-1] if trial["val_accuracy"] else None,
-            "Model kept": trial["model_id"] or "",
+            "Augment": strength,
+            "Validation": trial["val_accuracy"][-1] if trial["val_accuracy"] else None,
+            "Kept": "yes" if trial["model_id"] else "",
         })
     return rows
 
 
 TABLE_COLUMNS = {
+    "Trial": st.column_config.NumberColumn(width="small"),
     "Learning rate": st.column_config.NumberColumn(format="%.5f"),
-    "Validation accuracy": st.column_config.NumberColumn(format="percent"),
+    "Batch": st.column_config.NumberColumn(width="small"),
+    "Epochs": st.column_config.NumberColumn(width="small"),
+    "Augment": st.column_config.NumberColumn(width="small", help="Augmentation strength; 0 is none"),
+    "Validation": st.column_config.NumberColumn(format="percent", help="Validation accuracy at the last epoch so far"),
+    "Kept": st.column_config.TextColumn(width="small", help="Among the best few: saved in the store"),
 }
 
 
@@ -119,14 +124,23 @@ def live_sweep(snapshot):
     info = snapshot.sweep
     finished = sum(trial["state"] in ("complete", "pruned") for trial in info["trials"])
     st.subheader(f"Sweep {info['study']}…")
-    running = [trial for trial in info["trials"] if trial["state"] == "running"]
-    here = f"trial {running[-1]['number']}: " if running else ""
     st.progress(snapshot.fraction_done,
-                text=f"{finished} of {info['num_trials']} trials done · {here}{snapshot.progress_text}")
+                text=f"{finished} of {info['num_trials']} trials done · {current_trial_text(snapshot)}")
     st.caption(f"Study in {info['storage']} · started by {snapshot.owner.name} · "
                f"{jobs.format_duration(snapshot.elapsed_seconds)} so far")
     trials_view(snapshot)
     best_model_link(info["trials"])
+
+
+def current_trial_text(snapshot):
+    """'trial 3: epoch 2 of 5 · batch 40 of 70', or what the job is doing."""
+    number = snapshot.sweep.get("current_trial")
+    here = [trial for trial in snapshot.sweep["trials"] if trial["number"] == number and trial["state"] == "running"]
+    if not (here and snapshot.epoch):
+        return snapshot.progress_text
+    trial = here[0]
+    return (f"trial {trial['number']}: epoch {snapshot.epoch} of {trial['params'].get('epochs', '?')} · "
+            f"batch {snapshot.batch} of {snapshot.batches_per_epoch}")
 
 
 def best_model_link(trials):
