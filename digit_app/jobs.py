@@ -62,6 +62,7 @@ PREDICT_BATCH_SIZE = 1024
 JOBS_FOLDER = "jobs"  # inside the models folder: jobs live and move with the store they save to
 KEEP_ENDED_JOBS = 20  # older ended job folders are deleted when a job starts
 LOG_TAIL_LINES = 6  # of a dead job's log, shown as its reason
+LAUNCH_GRACE_SECONDS = 30  # a job folder without its process's pid this long after its start never got one
 REPOSITORY = Path(__file__).resolve().parent.parent
 # What TensorFlow prints as it starts whatever TF_CPP_MIN_LOG_LEVEL says: noise in a job's log.
 _TENSORFLOW_NOTICE = re.compile(r"^([IWE]\d{4} |WARNING: All log messages|To enable the following instructions)")
@@ -320,6 +321,8 @@ class Job:
         result = read_json(self.folder / RESULT)
         if result is not None:
             return result["state"]
+        if not (self.folder / PROCESS).exists() and time.time() - self.spec()["created_at"] < LAUNCH_GRACE_SECONDS:
+            return QUEUED  # its process is being started right now
         if self.alive():
             progress = read_json(self.folder / PROGRESS) or {}
             return progress.get("state", QUEUED)

@@ -44,7 +44,7 @@ def models_dir(tmp_path_factory):
             pytrace=False,
         )
     target = tmp_path_factory.mktemp("e2e") / "models"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".tmp-*", ACTIVE_FILE))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".tmp-*", ACTIVE_FILE, "jobs", "sweeps.journal*"))
     return target
 
 

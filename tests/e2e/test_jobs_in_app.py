@@ -26,7 +26,7 @@ def test_a_training_outlives_a_killed_server_and_the_restarted_page_follows_it_t
     browser, models_dir, tmp_path, screenshot
 ):
     models = tmp_path / "models"  # its own store: the job folder must not mix with other tests' jobs
-    shutil.copytree(models_dir, models, ignore=shutil.ignore_patterns(".tmp-*", ACTIVE_FILE, "jobs"))
+    shutil.copytree(models_dir, models, ignore=shutil.ignore_patterns(".tmp-*", ACTIVE_FILE, "jobs", "sweeps.journal*"))
     env = {"DIGIT_APP_MODELS": str(models), "DIGIT_APP_TRAIN_LIMIT": RESTART_TRAIN_LIMIT,
            "DIGIT_APP_DRAWINGS_DB": str(tmp_path / "drawings.sqlite3")}
     port = app_driver.free_port()
