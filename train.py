@@ -267,6 +267,8 @@ def parse_sweep_args(argv):
     parser.add_argument("--seed", type=_whole_number(0, 2**31 - 1), default=0, help="random seed (default 0)")
     parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
                         help="train on only the first N training digits, for a quick try")
+    parser.add_argument("--no-handwriting", dest="handwriting", action="store_false",
+                        help="trials train on MNIST alone: no generated handwriting and no 'not a digit' output")
     args = parser.parse_args(argv)
     if args.storage and not args.study:
         parser.error("--storage needs --study: the name the other machines join")
@@ -285,7 +287,7 @@ def sweep_main(argv):
             batch_sizes=args.batch_size, epochs=args.epochs, augment_strengths=args.augment_strength,
             keep_best=args.keep, study=args.study or "", storage=args.storage,
             base=TrainingSettings(validation_fraction=args.validation_fraction, seed=args.seed,
-                                  max_train_samples=args.max_train_samples),
+                                  max_train_samples=args.max_train_samples, handwriting=args.handwriting),
         )
     except ValueError as error:
         sys.exit(_one_line_error(str(error)))

@@ -82,6 +82,18 @@ def test_one_epoch_job_finishes_in_its_own_process_and_saves_a_model_with_histor
     assert np.all(np.diff(mistakes.confidence) <= 0)  # surest mistakes first
 
 
+def test_the_settings_reach_the_job_process_whole(manager, store, small_mnist):
+    settings = TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=200, augment=True,
+                                augment_strength=0.5, handwriting=True)
+    job = manager.start(settings, data=small_mnist)
+    assert job.join(JOB_TIMEOUT_SECONDS)
+    snapshot = job.snapshot()
+    assert snapshot.state == jobs.FINISHED, snapshot.error
+    assert snapshot.settings == settings
+    meta = store.metadata(snapshot.model_id)
+    assert meta["settings"] == settings.to_dict() and meta["classes"] == 11  # with the 'not a digit' output
+
+
 def test_the_job_process_runs_at_a_lower_priority_than_the_server(manager, small_mnist):
     job = manager.start(SLOW)
     wait_until(lambda snapshot: snapshot.running, job)
@@ -166,7 +178,8 @@ def test_a_killed_job_process_shows_as_failed_with_the_signal(manager, store, sm
 def test_a_restarted_server_follows_a_running_job_to_its_end(store, small_mnist, tmp_path):
     """The job is started by another process (the 'old server'), which then dies; a new manager,
     as a restarted server makes, finds the job running and sees it finish."""
-    settings = TrainingSettings(architecture="dense-128", epochs=3, batch_size=16, max_train_samples=1000)
+    settings = TrainingSettings(architecture="dense-128", epochs=3, batch_size=16, max_train_samples=1000,
+                                handwriting=False)
     np.savez(tmp_path / "data.npz", **small_mnist._asdict())
     script = (
         "import sys, numpy as np; from digit_app import jobs, store, data, settings;"

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ENV_VAR = "DIGIT_APP_TEST_POSTGRES"
 POSTGRES_URL = "postgresql://digit_app:digit_app@127.0.0.1/digit_app_test"  # made by .ci/postgres start
 # Tiny trials: dense-128, one epoch on 300 digits.
-TINY = ["--arch", "dense-128", "--epochs", "1", "1", "--batch-size", "32", "64", "--max-train-samples", "300"]
+TINY = ["--arch", "dense-128", "--epochs", "1", "1", "--batch-size", "32", "64", "--max-train-samples", "300",
+        "--no-handwriting"]
 WORKER_TIMEOUT_SECONDS = 300
 
 
@@ -97,7 +98,7 @@ def test_a_weak_trial_is_pruned_through_the_per_epoch_callback(tmp_path, small_m
     model_store = ModelStore(tmp_path / "models")
     settings = sweep.SweepSettings(
         num_trials=4, architectures=["dense-128"], epochs=(3, 3), batch_sizes=[64], keep_best=1, study="pruning",
-        base=TrainingSettings(max_train_samples=300),
+        base=TrainingSettings(max_train_samples=300, handwriting=False),
     )
     # Three earlier trials that read 99% of the validation digits from the first epoch on: a trial on
     # 300 digits is far below their median at its second epoch, where pruning may begin.

@@ -34,12 +34,14 @@ def sweep_form(job_running):
     strengths = st.select_slider("Augmentation strength, from and to", AUGMENT_STRENGTHS,
                                  value=sweep.DEFAULT_AUGMENT_STRENGTHS, key="sweep_augment",
                                  help="0 trains on the digits as they are; 1 is the Augment toggle's strength.")
+    handwriting = st.toggle("Add generated handwriting", value=True, key="sweep_handwriting",
+                            help="As on the One model tab: every trial also learns from generated drawings.")
     num_trials = st.number_input("Trials", 1, 200, value=sweep.DEFAULT_NUM_TRIALS, key="sweep_trials",
                                  help="Weak trials are stopped early (pruned) once a few have finished.")
     settings, problem = checked_sweep_settings(dict(
         num_trials=int(num_trials), architectures=architectures, learning_rates=learning_rates,
         batch_sizes=batch_sizes, epochs=epochs, augment_strengths=strengths,
-    ))
+    ), handwriting)
     if problem:
         st.error(problem)
     st.button("Start sweep", key="start_sweep", type="primary", icon=":material/science:", width="stretch",
@@ -52,10 +54,10 @@ def sweep_form(job_running):
                "with other machines, run `python train.py sweep` (see the README).")
 
 
-def checked_sweep_settings(values):
+def checked_sweep_settings(values, handwriting):
     """(SweepSettings, None) when the values are valid, else (None, the reason)."""
     try:
-        base = TrainingSettings(max_train_samples=jobs.train_limit_from_environment())
+        base = TrainingSettings(max_train_samples=jobs.train_limit_from_environment(), handwriting=handwriting)
         return sweep.SweepSettings(**values, base=base), None
     except ValueError as error:
         return None, str(error)
