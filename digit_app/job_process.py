@@ -163,6 +163,8 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
     if spec.get("include_drawings"):
         images, labels = load_drawings(folder, spec)
         extra_examples, extra_metadata = personalize.weighted_drawings(images, labels, settings, len(data.x_train))
+    if stop_event.is_set():
+        return jobs.STOPPED, {}  # stopped while loading: nothing to train, test or save
     result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
                    stop_event=stop_event, extra_examples=extra_examples, data=data)
     fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
