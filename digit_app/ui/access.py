@@ -6,8 +6,8 @@ browser that opened the host link printed at start, or whose user entered the pa
 a visitor with an id of their own, kept in a cookie: a visitor sees and deletes only their own
 drawings, and cannot delete models, change the active model, or stop someone else's job.
 
-This module is imported once per server process, so the host token and the record of who started
-which job are shared by every session.
+This module is imported once per server process, so the host token is shared by every session.
+Who started a job is kept with the job (digit_app.jobs: its owner's session is the visitor id).
 """
 
 import dataclasses
@@ -44,8 +44,6 @@ def _settings_at_start():
 
 SETTINGS, SETTINGS_PROBLEMS = _settings_at_start()
 HOST_TOKEN = SETTINGS.host_token or serving.new_host_token()
-_job_starters = {}  # a job's start time -> the visitor id of the person who started it
-_job_starters_lock = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,16 +213,6 @@ def can_change_models(role):
 def can_stop_job(role, starter_id):
     """Stop (or delete) a job: the host, or the visitor who started it."""
     return role.is_host or (starter_id is not None and starter_id == role.visitor_id)
-
-
-def record_job_starter(job_started_at, role):
-    with _job_starters_lock:
-        _job_starters[job_started_at] = role.visitor_id
-
-
-def job_starter(job_started_at):
-    with _job_starters_lock:
-        return _job_starters.get(job_started_at)
 
 
 def models_quota_problem():
