@@ -168,6 +168,9 @@ def test_a_visitor_cannot_stop_someone_elses_job(host, visitor, second_visitor, 
     stop = host_page.locator(".st-key-stop_training button")
     expect(stop).to_be_enabled()
     stop.click()
+    # Someone else's job: the host is asked first, with who started it.
+    expect(host_page.get_by_text(re.compile(r"^This job was started by the visitor at .* Stop it for them\?"))).to_be_visible()
+    host_page.locator(".st-key-confirm_stop_training button").click()
     expect(host_page.get_by_text(re.compile(r"^Stopped "))).to_be_visible(timeout=120_000)
     screenshot(host_page, "host-stopped-it")
     for path in set(models_dir.glob("*.keras")) - {models_dir / name for name in models_before}:
