@@ -150,7 +150,8 @@ def best_model_link(trials):
     if not kept:
         return
     best = max(kept, key=lambda trial: trial["val_accuracy"][-1] if trial["val_accuracy"] else -math.inf)
-    st.page_link("digit_app/ui/models.py", label=f"Open the best model, {best['model_id']}, on the Models page",
+    # The page path is relative to digit_app/ui, as in navigation.py.
+    st.page_link("models.py", label=f"Open the best model, {best['model_id']}, on the Models page",
                  icon=":material/inventory_2:", query_params={"model": best["model_id"]})
 
 
