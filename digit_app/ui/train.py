@@ -308,6 +308,8 @@ def live_progress():
 
 def stopped_early(snapshot):
     """Whether training has ended before its last batch: Stop was pressed and took effect."""
+    if snapshot.kind == jobs.SWEEP:
+        return False  # each trial is checked at its own end, with its own number of epochs
     last_batch = snapshot.epoch == snapshot.settings.epochs and snapshot.batch == snapshot.batches_per_epoch
     return snapshot.phase in jobs.AFTER_TRAINING_PHASES and not last_batch
 
