@@ -59,7 +59,7 @@ class Progress:
     def start_run(self, trial=None):
         """A new training run within the job (a sweep's next trial): fresh curves and time left."""
         self.data.update(epoch=0, batch=0, batches_per_epoch=0, batch_points=[], seconds_left=None,
-                         history={key: [] for key in HISTORY_KEYS}, trial=trial)
+                         history={key: [] for key in HISTORY_KEYS}, trial=trial, phase="Preparing the trial")
         self._first_batch = None
 
     def on_batch_end(self, progress):
