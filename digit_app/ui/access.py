@@ -181,7 +181,7 @@ def start_app():
             icon=":material/settings_alert:",
         )
         st.stop()
-    _print_host_link_once()
+    print_host_link_once()
     role = current_role()
     show_role(role)
     return role
@@ -190,7 +190,9 @@ def start_app():
 _link_printed = threading.Event()
 
 
-def _print_host_link_once():
+def print_host_link_once():
+    """Print the host link, once per server process, when the app is served to others: at server
+    start (digit_app/ui/warm_up.py), and again at the first run should that not have happened."""
     if serves_others() and not _link_printed.is_set():
         _link_printed.set()
         _print_host_link()

@@ -6,7 +6,7 @@ connects."""
 import contextlib
 import logging
 
-from digit_app.ui import resources
+from digit_app.ui import access, resources
 
 _log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ _log = logging.getLogger(__name__)
 async def lifespan(app):
     del app
     try:
+        access.print_host_link_once()
         _import_the_draw_page()
         resources.start_loading_active_model()
     except Exception:  # e.g. an unreadable models folder: the Draw page reports it on the first visit

@@ -176,3 +176,12 @@ def test_a_visitor_cannot_stop_someone_elses_job(host, visitor, second_visitor, 
     for path in set(models_dir.glob("*.keras")) - {models_dir / name for name in models_before}:
         path.unlink()  # a model kept from the stopped job's first epoch, if any
         path.with_suffix(".json").unlink(missing_ok=True)
+
+
+def test_the_host_link_is_printed_as_the_server_starts_before_anyone_visits(tmp_path, models_dir):
+    env = {"DIGIT_APP_SHARED": "1", "DIGIT_APP_MODELS": str(models_dir), "DIGIT_APP_DRAWINGS_DB": str(tmp_path / "d.sqlite3")}
+    with app_driver.AppServer(tmp_path / "streamlit.log", env=env) as server:
+        deadline = app_driver.time.monotonic() + app_driver.STARTUP_TIMEOUT_SECONDS
+        while "host_token=" not in server.log_tail() and app_driver.time.monotonic() < deadline:
+            app_driver.time.sleep(0.2)
+        assert re.search(rf"{re.escape(server.url)}/\?host_token=\S{{16,}}", server.log_tail()), server.log_tail()
