@@ -13,9 +13,10 @@ pen goes, and every drawing varies what varies between hands:
 
 A drawing is rendered the way the canvas renders it (synthetic.draw_strokes: a round pen,
 anti-aliased) and prepared with preprocess.canvas_to_mnist, so it is what the model sees on the
-Draw page. Drawing i of a seed comes from its own random stream (seed, i): generation is
-deterministic, in any order and in any number of processes. Generated sets are cached on disk,
-keyed by GENERATOR_VERSION, which changes whenever a change here changes the drawings.
+Draw page. Drawing i of a form comes from its own random stream (seed, split, i, form):
+generation is deterministic, in any order and in any number of processes. Generated sets are
+cached on disk, keyed by GENERATOR_VERSION, which changes whenever a change here changes the
+drawings.
 """
 
 import dataclasses
