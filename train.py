@@ -208,20 +208,6 @@ def _check_store():
         sys.exit(_one_line_error(str(error)))
 
 
-def _pair(kind, low, high):
-    """A (lowest, highest) pair of numbers within [low, high]."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text}")
-        return value
-
-    return parse
-
-
 def parse_sweep_args(argv):
     from digit_app import sweep
     from digit_app.architectures import ARCHITECTURES
@@ -238,7 +224,7 @@ def parse_sweep_args(argv):
                         help=f"trials in the whole study, whoever runs them (default {sweep.DEFAULT_NUM_TRIALS})")
     parser.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), default=list(ARCHITECTURES),
                         help="architectures to try (default: all of " + ", ".join(ARCHITECTURES) + ")")
-    parser.add_argument("--learning-rate", nargs=2, type=_pair(float, 1e-6, 1.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--learning-rate", nargs=2, type=_fraction(1e-6, 1.0), metavar=("LOW", "HIGH"),
                         default=sweep.DEFAULT_LEARNING_RATES,
                         help="Adam learning rates, drawn on a log scale, within 1e-6 to 1 (default {:g} to {:g})".format(
                             *sweep.DEFAULT_LEARNING_RATES))
@@ -248,7 +234,7 @@ def parse_sweep_args(argv):
     parser.add_argument("--epochs", nargs=2, type=_whole_number(1, MAX_EPOCHS), metavar=("LOW", "HIGH"),
                         default=sweep.DEFAULT_EPOCHS,
                         help="epochs, within 1 to {} (default {} to {})".format(MAX_EPOCHS, *sweep.DEFAULT_EPOCHS))
-    parser.add_argument("--augment-strength", nargs=2, type=_pair(float, 0.0, MAX_AUGMENT_STRENGTH),
+    parser.add_argument("--augment-strength", nargs=2, type=_fraction(0.0, MAX_AUGMENT_STRENGTH),
                         metavar=("LOW", "HIGH"), default=sweep.DEFAULT_AUGMENT_STRENGTHS,
                         help=f"augmentation strength in steps of {sweep.AUGMENT_STEP}, 0 (none) to "
                         f"{MAX_AUGMENT_STRENGTH}; 1 is --augment's strength (default "
