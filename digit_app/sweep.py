@@ -249,7 +249,7 @@ def _run_trial(study, trial, settings, model_store, data, stop_event, on_trial_s
         raise SweepStopped()
     value = result.history["val_accuracy"][-1]
     trial.set_user_attr("test_accuracy", result.test_accuracy)
-    if _ranks_among_best(study, value, settings.keep_best):
+    if _ranks_among_best(study, value, trial.number, settings.keep_best):
         model_id = f"{settings.study}-trial-{trial.number}"
         metadata = {
             **result.metadata(f"{SOURCE} {settings.study}, trial {trial.number}"),
@@ -261,10 +261,16 @@ def _run_trial(study, trial, settings, model_store, data, stop_event, on_trial_s
     study.tell(trial, value)
 
 
-def _ranks_among_best(study, value, keep_best):
+def _rank_key(value, number):
+    """Best first; of equal values, the earlier trial: one order for every worker and storage."""
+    return (-value, number)
+
+
+def _ranks_among_best(study, value, number, keep_best):
     from optuna.trial import TrialState
 
-    better = [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if trial.value > value]
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    better = [trial for trial in completed if _rank_key(trial.value, trial.number) < _rank_key(value, number)]
     return len(better) < keep_best
 
 
@@ -272,7 +278,7 @@ def best_trials(study, keep_best):
     from optuna.trial import TrialState
 
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return sorted(completed, key=lambda trial: trial.value, reverse=True)[:keep_best]
+    return sorted(completed, key=lambda trial: _rank_key(trial.value, trial.number))[:keep_best]
 
 
 def remove_dropped_models(study, settings, model_store):

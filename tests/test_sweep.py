@@ -51,7 +51,8 @@ def check_shared_study(study, outputs, model_store, trials=6):
     workers = {trial.user_attrs["worker"] for trial in finished}
     print(f"trials per worker: {[len(numbers) for numbers in ran]}; workers {workers}")
     # The best two are kept, with their trial's parameters; the others are not.
-    best = sorted((trial for trial in finished if trial.value is not None), key=lambda trial: -trial.value)[:2]
+    completed = [trial for trial in finished if trial.state == optuna.trial.TrialState.COMPLETE]
+    best = sorted(completed, key=lambda trial: (-trial.value, trial.number))[:2]  # ties: the earlier trial
     kept = sorted(meta["id"] for meta in model_store.list())
     assert kept == sorted(f"{study.study_name}-trial-{trial.number}" for trial in best)
     for trial in best:
