@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from digit_app import jobs, personalize, store
+from digit_app.curves import batch_point
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
 # Above the server's priority (0): the scheduler gives the server the CPU first, so drawings are
@@ -28,7 +29,6 @@ NICENESS = 15
 TENSORFLOW_THREADS = max(1, (os.cpu_count() or 2) // 2)
 WRITE_INTERVAL_SECONDS = 0.5
 QUEUE_POLL_SECONDS = 0.5
-POINTS_PER_EPOCH = 100  # running-loss points kept per epoch for the live chart
 SLOT_LOCK = "slot.lock"
 _TERMINAL_CODES = __import__("re").compile(r"\x1b\[[0-9;]*m")  # Keras colours its errors for terminals
 
@@ -41,7 +41,8 @@ class Progress:
         self.path = Path(folder) / jobs.PROGRESS
         self.stop_event = stop_event
         self.data = {"state": jobs.QUEUED, "phase": "Queued", "epoch": 0, "batch": 0, "batches_per_epoch": 0,
-                     "batch_points": [], "history": {key: [] for key in HISTORY_KEYS}, "seconds_left": None}
+                     "batch_points": [], "validation_points": [], "history": {key: [] for key in HISTORY_KEYS},
+                     "seconds_left": None}
         self._written = 0.0
         self._first_batch = None  # (monotonic time, batches done) at the first batch, for the rate
 
@@ -58,7 +59,7 @@ class Progress:
 
     def start_run(self, trial=None):
         """A new training run within the job (a sweep's next trial): fresh curves and time left."""
-        self.data.update(epoch=0, batch=0, batches_per_epoch=0, batch_points=[], seconds_left=None,
+        self.data.update(epoch=0, batch=0, batches_per_epoch=0, batch_points=[], validation_points=[], seconds_left=None,
                          history={key: [] for key in HISTORY_KEYS}, trial=trial, phase="Preparing the trial")
         self._first_batch = None
 
@@ -70,11 +71,8 @@ class Progress:
             data["phase"] = jobs.CHECKING  # what train() does next; without this the page said nothing new
         data.update(epoch=progress["epoch"], batch=progress["batch"], batches_per_epoch=progress["batches"],
                     batch_loss=_finite(progress["loss"]), batch_accuracy=_finite(progress["accuracy"]))
-        batches = progress["batches"]
-        stride = max(1, batches // POINTS_PER_EPOCH)
-        if progress["batch"] % stride == 0 or progress["batch"] == batches:
-            fractional_epoch = progress["epoch"] - 1 + progress["batch"] / batches
-            data["batch_points"].append((fractional_epoch, data["batch_loss"], data["batch_accuracy"]))
+        if progress.get("chart_point"):
+            data["batch_points"].append(_finite_point(batch_point(progress)))
         self._update_time_left(progress)
         self.write(force=False)
 
@@ -90,6 +88,10 @@ class Progress:
             seconds_per_batch = (now - first_time) / (done - first_done)
             self.data["seconds_left"] = seconds_per_batch * (progress["epochs"] * progress["batches"] - done)
 
+    def on_validation(self, point):
+        self.data["validation_points"].append(_finite_point(point))
+        self.write(force=False)
+
     def on_epoch_end(self, epoch, logs):
         for key in HISTORY_KEYS:
             self.data["history"][key].append(_finite(logs[key]))
@@ -100,6 +102,10 @@ def _finite(value):
     """JSON has no NaN: a missing figure is null."""
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _finite_point(point):
+    return [_finite(value) for value in point]
 
 
 def wait_in_queue(job, progress, stop_event):
@@ -166,7 +172,7 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
     if stop_event.is_set():
         return jobs.STOPPED, {}  # stopped while loading: nothing to train, test or save
     result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
-                   stop_event=stop_event, extra_examples=extra_examples, data=data)
+                   on_validation=progress.on_validation, stop_event=stop_event, extra_examples=extra_examples, data=data)
     fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
     if result.epochs_completed >= 1:
         metadata = {**result.metadata(jobs.SOURCE), **extra_metadata}

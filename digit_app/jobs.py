@@ -132,7 +132,7 @@ class JobSnapshot:
     batches_per_epoch: int
     batch_loss: float  # running loss and accuracy within the current epoch
     batch_accuracy: float
-    batch_points: list  # (fractional epoch, running loss, running accuracy), for the live chart
+    batch_points: list  # [fractional epoch, epoch, batch, running loss, running accuracy] (digit_app.curves)
     history: dict  # HISTORY_KEYS -> one value per completed epoch
     started_at: float  # time.time() when the job was started (queued or not)
     elapsed_seconds: float  # since it began to run; 0 while queued
@@ -150,6 +150,7 @@ class JobSnapshot:
     queue_position: int = 0  # jobs ahead of a queued one: 1 when it runs next; 0 when it starts now
     stop_requested_by: str | None = None
     sweep: dict | None = None  # a sweep's study, trial count and trials (see digit_app.sweep)
+    validation_points: list = dataclasses.field(default_factory=list)  # the validation sample's, as batch_points
 
     @property
     def running(self):
@@ -431,6 +432,7 @@ class Job:
             batch_loss=_number(progress.get("batch_loss")),
             batch_accuracy=_number(progress.get("batch_accuracy")),
             batch_points=[tuple(point) for point in progress.get("batch_points", [])],
+            validation_points=[tuple(point) for point in progress.get("validation_points", [])],
             history=history,
             started_at=spec["created_at"],
             elapsed_seconds=elapsed,

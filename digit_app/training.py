@@ -1,7 +1,11 @@
 """One training function for the CLI and the app: settings in, trained model and history out.
 
-Reporting stays out of the loop: callers pass plain callbacks for each batch and each epoch,
-and a threading.Event to stop after the current batch.
+Reporting stays out of the loop: callers pass plain callbacks for each batch, each epoch and each
+check of the validation sample, and a threading.Event to stop after the current batch.
+
+Validation runs twice over: Keras checks the whole held-out set at the end of each epoch (the
+history), and a fixed sample of it is checked VALIDATIONS_PER_EPOCH times within each epoch, so
+that even a one-epoch run draws a validation curve (the curves).
 """
 
 import dataclasses
@@ -16,6 +20,7 @@ import tensorflow as tf
 from digit_app import handwriting
 from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
 from digit_app.calibration import fit_temperature, with_temperature
+from digit_app.curves import batch_point, spread_batches
 from digit_app.inference import readings
 from digit_app.data import load_mnist
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
@@ -27,6 +32,15 @@ SCALE_RANGE = (0.75, 1.15)
 ASPECT_RANGE = (0.85, 1.15)
 SHIFT_PIXELS = 3
 THICKNESS_RANGE = (-0.6, 1.0)  # below 0 thins the strokes, above 0 thickens them
+
+VALIDATIONS_PER_EPOCH = 5
+# The validation sample: large enough that its accuracy moves by less than a point between two
+# checks of the same model, small enough that five checks an epoch cost under 5% of the training
+# time (bench/validation_cost.py). A small training set gets a smaller sample, in proportion.
+VALIDATION_SAMPLE_SIZE = 1000
+VALIDATION_SAMPLE_PER_TRAINING_DIGIT = 0.02
+MIN_VALIDATION_SAMPLE_SIZE = 50
+CURVE_POINTS_PER_EPOCH = 100  # running training loss and accuracy kept per epoch for the charts
 
 
 @dataclasses.dataclass
@@ -41,6 +55,12 @@ class TrainingResult:
     seconds: float
     temperature: float = 1.0  # calibration of the model's confidence, fitted on held-out data
     handwriting: dict | None = None  # what generated drawings were mixed in, if any
+    curves: dict | None = None  # "batches" and "validation" points within epochs, see train()
+    training_digits: int = 0  # MNIST digits trained on (the training set less the validation part)
+    # Of `seconds`, each check of the validation sample: the first before training (it also traces
+    # the prediction), then those within epochs (bench/validation_cost.py).
+    check_seconds: list = dataclasses.field(default_factory=list)
+    sample_size: int = 0  # digits in the validation sample checked within epochs
 
     def metadata(self, source):
         """What the model store keeps beside the model; `source` is the command or page that made it."""
@@ -58,6 +78,8 @@ class TrainingResult:
             "temperature": self.temperature,
             "classes": int(self.model.output_shape[-1]),
             "handwriting": self.handwriting,
+            "training_digits": self.training_digits,
+            "curves": self.curves,
         }
 
 
@@ -126,34 +148,77 @@ def _dataset(x, y, batch_size, augment, seed, sample_weight=None, augment_streng
     return dataset.prefetch(2)
 
 
-class _Reporter(keras.callbacks.Callback):
-    """Forwards Keras' callbacks to plain functions and stops after a batch when asked."""
+def validation_sample(x_val, y_val, num_training, seed):
+    """The fixed part of the validation set checked within epochs: the same digits at every check,
+    so that the curve shows the model changing and not the sample."""
+    size = round(num_training * VALIDATION_SAMPLE_PER_TRAINING_DIGIT)
+    size = min(len(x_val), VALIDATION_SAMPLE_SIZE, max(MIN_VALIDATION_SAMPLE_SIZE, size))
+    chosen = np.sort(np.random.default_rng(seed).choice(len(x_val), size, replace=False))
+    return to_model_input(x_val[chosen]), np.asarray(y_val[chosen], np.int64)
 
-    def __init__(self, epochs, batches_per_epoch, on_batch_end, on_epoch_end, stop_event):
+
+def sample_loss_and_accuracy(model, images, labels):
+    """Cross-entropy and accuracy of the model's outputs as they are, as Keras' val_loss and
+    val_accuracy measure them, in one batch (predict_on_batch leaves the training metrics alone)."""
+    probabilities = np.asarray(model.predict_on_batch(images))
+    chosen = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.mean(np.log(chosen))), float(np.mean(probabilities.argmax(axis=1) == labels))
+
+
+class _Reporter(keras.callbacks.Callback):
+    """Forwards Keras' callbacks to plain functions, checks the validation sample within each
+    epoch, keeps the points of the curves, and stops after a batch when asked."""
+
+    def __init__(self, epochs, batches_per_epoch, callbacks, stop_event, sample, validations_per_epoch):
         super().__init__()
         self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
-        self.on_batch, self.on_epoch, self.stop_event = on_batch_end, on_epoch_end, stop_event
+        self.on_batch, self.on_epoch, self.on_validation = callbacks
+        self.stop_event, self.sample = stop_event, sample
         self.epoch = 0
         self.history = {key: [] for key in HISTORY_KEYS}
+        self.curves = {"batches": [], "validation": []}
+        self.chart_batches = set(spread_batches(batches_per_epoch, CURVE_POINTS_PER_EPOCH))
+        self.validation_batches = set()
+        if sample is not None and validations_per_epoch:
+            self.validation_batches = set(spread_batches(batches_per_epoch, validations_per_epoch))
+        self.check_seconds = []
+
+    def on_train_begin(self, logs=None):
+        # The model as it starts, at epoch 0: the curve begins where training does.
+        if self.validation_batches:
+            self._check_sample({"epoch": 1, "batch": 0, "batches": self.batches_per_epoch})
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        progress = {
+            "epoch": self.epoch + 1,
+            "epochs": self.epochs,
+            "batch": batch + 1,
+            "batches": self.batches_per_epoch,
+            "loss": float(logs.get("loss", math.nan)),
+            "accuracy": float(logs.get("accuracy", math.nan)),
+            "chart_point": batch + 1 in self.chart_batches,  # kept for the charts (callers keep the same)
+        }
+        if progress["chart_point"]:
+            self.curves["batches"].append(batch_point(progress))
         if self.on_batch:
-            logs = logs or {}
-            self.on_batch(
-                {
-                    "epoch": self.epoch + 1,
-                    "epochs": self.epochs,
-                    "batch": batch + 1,
-                    "batches": self.batches_per_epoch,
-                    "loss": float(logs.get("loss", math.nan)),
-                    "accuracy": float(logs.get("accuracy", math.nan)),
-                }
-            )
+            self.on_batch(progress)
+        if batch + 1 in self.validation_batches:
+            self._check_sample(progress)
         if self.stop_event is not None and self.stop_event.is_set():
             self.model.stop_training = True
+
+    def _check_sample(self, progress):
+        started = time.monotonic()
+        loss, accuracy = sample_loss_and_accuracy(self.model, *self.sample)
+        self.check_seconds.append(time.monotonic() - started)
+        point = batch_point({**progress, "loss": loss, "accuracy": accuracy})
+        self.curves["validation"].append(point)
+        if self.on_validation:
+            self.on_validation(point)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -190,7 +255,9 @@ def train(
     *,
     on_batch_end=None,
     on_epoch_end=None,
+    on_validation=None,
     stop_event: threading.Event | None = None,
+    validations_per_epoch=VALIDATIONS_PER_EPOCH,
     initial_model: keras.Model | None = None,
     extra_examples=None,
     data=None,
@@ -200,7 +267,11 @@ def train(
 
     - on_batch_end(progress): progress is a dict of epoch, epochs, batch, batches, and the
       running loss and accuracy within the epoch.
+      `chart_point` says whether the point is one of those the result's curves keep.
     - on_epoch_end(epoch, logs): logs holds loss, accuracy, val_loss, val_accuracy.
+    - on_validation(point): after each check of the fixed validation sample within an epoch
+      (`validations_per_epoch` of them, evenly spread, the last at the epoch's end); point is
+      [fractional epoch, epoch, batch, val_loss, val_accuracy].
     - stop_event: once set, training ends after the current batch; the result keeps the
       epochs that were completed.
     - initial_model: start from these weights (fine-tuning) instead of a new model.
@@ -221,6 +292,7 @@ def train(
     if settings.max_train_samples is not None:
         x, y = x[: settings.max_train_samples], y[: settings.max_train_samples]
     x_train, y_train, x_val, y_val = split_train_validation(x, y, settings.validation_fraction, settings.seed)
+    training_digits = len(x_train)
     num_classes = WITH_NOT_A_DIGIT if settings.handwriting else DIGIT_CLASSES
     if initial_model is not None:
         num_classes = int(initial_model.output_shape[-1])
@@ -257,7 +329,9 @@ def train(
     validation_data = None
     if len(x_val):
         validation_data = tf.data.Dataset.from_tensor_slices((to_model_input(x_val), y_val)).batch(1024)
-    reporter = _Reporter(settings.epochs, batches_per_epoch, on_batch_end, on_epoch_end, stop_event)
+    sample = validation_sample(x_val, y_val, len(x_train), settings.seed) if len(x_val) else None
+    reporter = _Reporter(settings.epochs, batches_per_epoch, (on_batch_end, on_epoch_end, on_validation),
+                         stop_event, sample, validations_per_epoch)
     model.fit(train_data, epochs=settings.epochs, validation_data=validation_data, callbacks=[reporter], shuffle=False, verbose=0)
 
     temperature = 1.0
@@ -275,4 +349,8 @@ def train(
         seconds=time.monotonic() - started,
         temperature=temperature,
         handwriting=mix.description if mix is not None else None,
+        curves=reporter.curves,
+        training_digits=training_digits,
+        check_seconds=reporter.check_seconds,
+        sample_size=len(sample[1]) if sample is not None else 0,
     )

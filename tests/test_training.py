@@ -7,7 +7,16 @@ import pytest
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
 from digit_app.settings import TrainingSettings
-from digit_app.training import augment_batch, split_train_validation, to_model_input, train
+from digit_app.training import (
+    MIN_VALIDATION_SAMPLE_SIZE,
+    VALIDATIONS_PER_EPOCH,
+    augment_batch,
+    sample_loss_and_accuracy,
+    split_train_validation,
+    to_model_input,
+    train,
+    validation_sample,
+)
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -129,3 +138,44 @@ def test_fine_tuning_a_ten_output_model_keeps_its_outputs_and_learns_digits_only
     tuned = train(TrainingSettings("dense-128", epochs=1, max_train_samples=500), data=small_mnist, initial_model=base.model)
     assert tuned.model.output_shape[-1] == 10
     assert tuned.handwriting["non_digits"] == 0 and tuned.handwriting["drawings"] > 0
+
+
+def test_the_validation_sample_is_checked_several_times_within_one_epoch(small_mnist):
+    checks = []
+    settings = TrainingSettings("dense-128", epochs=1, batch_size=100, handwriting=False)
+    result = train(settings, data=small_mnist, on_validation=checks.append)
+
+    # Before the first batch, then at 5 batches spread evenly over the 18, the last one included.
+    assert [point[2] for point in checks] == [0, 4, 7, 11, 14, 18]
+    assert [point[0] for point in checks] == [0, round(4 / 18, 4), round(7 / 18, 4), round(11 / 18, 4),
+                                              round(14 / 18, 4), 1.0]
+    assert result.curves["validation"] == checks
+    assert checks[-1][3] < checks[0][3] / 2  # the loss falls as the network learns
+    assert checks[-1][4] > checks[0][4] + 0.4
+
+    # The last check is the trained model on the same fixed sample, worked out again here.
+    _, _, x_val, y_val = split_train_validation(small_mnist.x_train, small_mnist.y_train, 0.1, seed=0)
+    images, labels = validation_sample(x_val, y_val, 1800, seed=0)
+    assert len(labels) == result.sample_size == MIN_VALIDATION_SAMPLE_SIZE
+    loss, accuracy = sample_loss_and_accuracy(result.model, images, labels)
+    assert checks[-1][3] == pytest.approx(loss, rel=1e-3) and checks[-1][4] == pytest.approx(accuracy)
+
+
+def test_checking_the_validation_sample_leaves_training_as_it_was(small_mnist):
+    settings = TrainingSettings("dense-128", epochs=2, batch_size=100, handwriting=False)
+    with_checks = train(settings, data=small_mnist)
+    without = train(settings, data=small_mnist, validations_per_epoch=0)
+    assert with_checks.history == without.history
+    assert len(with_checks.curves["validation"]) == 1 + 2 * VALIDATIONS_PER_EPOCH
+    assert without.curves["validation"] == [] and without.check_seconds == []
+
+
+def test_the_curves_are_kept_in_the_metadata(small_mnist):
+    result = train(TrainingSettings("dense-128", epochs=2, batch_size=100, max_train_samples=1000, handwriting=False),
+                   data=small_mnist)
+    metadata = result.metadata("test")
+    assert metadata["training_digits"] == 900
+    batches = metadata["curves"]["batches"]
+    assert [point[:3] for point in batches[:2]] == [[round(1 / 9, 4), 1, 1], [round(2 / 9, 4), 1, 2]]
+    assert len(batches) == 2 * 9 and batches[-1][:3] == [2.0, 2, 9]
+    assert [point[1] for point in metadata["curves"]["validation"]] == [1] * 6 + [2] * 5
