@@ -1,0 +1,142 @@
+"""Interactive training curves (Vega-Lite through Altair) for the Train, My drawings and Models pages.
+
+Each chart shows one metric by epoch: loss on a log scale, so that the fall from 2.3 at the start
+does not flatten the late progress, and accuracy from a little below its lowest value to 100%.
+Hovering anywhere picks the nearest point and shows its series, epoch, batch and value.
+
+Charts render as SVG: each point is an element with an accessible label, which is also how the
+browser tests count the points of a curve. The running training curve is thinned to
+MAX_POINTS_PER_SERIES so that a long run stays light to redraw every second.
+"""
+
+import math
+
+import altair as alt
+
+from digit_app import curves
+from digit_app.ui.charts import MUTED_TEXT_COLOR, TRAINING_COLOR, VALIDATION_COLOR
+
+VALIDATION_EPOCH_COLOR = "#b45309"  # a darker amber: the whole held-out set, at each epoch's end
+SERIES_COLORS = {curves.TRAINING: TRAINING_COLOR, curves.VALIDATION_SAMPLE: VALIDATION_COLOR,
+                 curves.VALIDATION_EPOCH: VALIDATION_EPOCH_COLOR}
+MAX_POINTS_PER_SERIES = 400
+PLOT_HEIGHT = 200  # the plotting area; the title, axes and legend come on top
+TITLES = {"loss": ("Loss", "log scale: late progress stays visible"),
+          "accuracy": ("Accuracy", "the axis fits the later half of training")}
+# Shown when a hovered point has no batch: a model saved before points within epochs were kept.
+END_OF_EPOCH = "end"
+
+
+def thinned(rows, limit=MAX_POINTS_PER_SERIES):
+    """Every k-th row of each (series, metric), always keeping the last, so that none has more than `limit`."""
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["series"], row["metric"]), []).append(row)
+    kept = []
+    for group in groups.values():
+        step = math.ceil(len(group) / limit)
+        kept += [row for index, row in enumerate(group) if index % step == 0 or index == len(group) - 1]
+    return kept
+
+
+def accuracy_floor(rows):
+    """Where the accuracy axis starts: a little below the lowest value of the later half of the
+    curves, in steps of 10%, so that the 95-99% a good model reaches late is not squeezed against
+    the top by the 10% it starts from. Earlier points below it are cut off at the bottom."""
+    if not rows:
+        return 0.0
+    half_way = max(row["fractional_epoch"] for row in rows) / 2
+    later = [row["value"] for row in rows if row["fractional_epoch"] >= half_way]
+    return max(0.0, math.floor(min(later) * 10 - 0.5) / 10)
+
+
+def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=()):
+    """One metric's curves, one colour per value of `color_field` (`colors`: value -> colour, in
+    legend order). Lines join the points of each colour, and each point is marked, but for the
+    colours in `unmarked` (too many points to mark), whose points show only when hovered."""
+    rows = [_with_display_fields(row, color_field) for row in rows if row["metric"] == metric]
+    last_epoch = max([total_epochs or 0, *(row["fractional_epoch"] for row in rows), 1])
+    x = alt.X("fractional_epoch:Q", title="epoch", scale=alt.Scale(domain=[0, last_epoch], nice=False),
+              axis=alt.Axis(tickMinStep=1, format="d"))
+    if metric == "loss":
+        y = alt.Y("value:Q", title=None, scale=alt.Scale(type="log", nice=False, padding=6),
+                  axis=alt.Axis(format="~g"))
+    else:
+        low = accuracy_floor(rows)
+        y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[low, 1]), axis=alt.Axis(format="%"))
+    color = alt.Color(f"{color_field}:N", title=None, scale=alt.Scale(domain=list(colors), range=list(colors.values())),
+                      legend=alt.Legend(orient="bottom", symbolType="stroke"))
+    value_format = ".4f" if metric == "loss" else ".2%"
+    tooltip = [alt.Tooltip(f"{color_field}:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch"),
+               alt.Tooltip("batch_text:N", title="batch"), alt.Tooltip("value:Q", title=metric, format=value_format)]
+    hover = alt.selection_point(on="pointerover", nearest=True, fields=["fractional_epoch", color_field],
+                                empty=False, clear="pointerout")
+    base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y, color=color)
+    lines = base.mark_line(strokeWidth=2, clip=True).encode(detail="line:N")
+    opacity = alt.when(hover).then(alt.value(1))
+    if unmarked:
+        opacity = opacity.when(alt.FieldOneOfPredicate(field=color_field, oneOf=list(unmarked))).then(alt.value(0))
+    points = base.mark_point(filled=True, size=36, clip=True).encode(
+        opacity=opacity.otherwise(alt.value(1)),
+        size=alt.condition(hover, alt.value(90), alt.value(36)),
+        shape=alt.Shape(f"{color_field}:N", legend=None,
+                        scale=alt.Scale(domain=list(colors), range=_shapes(colors))),
+        tooltip=tooltip,
+    ).add_params(hover)
+    chart = alt.layer(lines, points).properties(
+        title=alt.TitleParams(TITLES[metric][0], subtitle=TITLES[metric][1], anchor="start", fontSize=14,
+                              color="#111827", subtitleColor=MUTED_TEXT_COLOR),
+        height=PLOT_HEIGHT, width="container", usermeta={"embedOptions": {"renderer": "svg", "actions": False}},
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
+    return chart.configure_axis(labelColor=MUTED_TEXT_COLOR, titleColor=MUTED_TEXT_COLOR)
+
+
+def _with_display_fields(row, color_field):
+    """The row with `batch_text` for the tooltip, and `line`: the line it belongs to. Keras'
+    running training mean starts afresh each epoch, so each epoch's training points get a line of
+    their own rather than a drop joined to the last one."""
+    line = row[color_field]
+    if row["series"] == curves.TRAINING and row["batch"] is not None:
+        line = f"{line} {row['epoch']}"
+    return {**row, "batch_text": END_OF_EPOCH if row["batch"] is None else str(row["batch"]), "line": line}
+
+
+def _shapes(colors):
+    """Circles for the sample's checks, squares for the epochs' ends, circles otherwise."""
+    return ["square" if name == curves.VALIDATION_EPOCH else "circle" for name in colors]
+
+
+def training_charts(history=None, batch_points=(), validation_points=(), batches_per_epoch=None, total_epochs=None):
+    """(loss chart, accuracy chart) of one training, live or finished."""
+    rows = thinned(curves.curve_rows(history, batch_points, validation_points, batches_per_epoch))
+    present = {row["series"] for row in rows}
+    colors = {name: color for name, color in SERIES_COLORS.items() if name in present} or SERIES_COLORS
+    return tuple(metric_chart(rows, metric, "series", colors, total_epochs, unmarked=[curves.TRAINING])
+                 for metric in ("loss", "accuracy"))
+
+
+def comparison_charts(models, palette=None):
+    """(loss chart, accuracy chart) of the validation curves of several saved models, one colour
+    each; `models` are store metadata dicts, labelled by their name when they have one."""
+    rows = []
+    for meta in models:
+        label = model_label(meta)
+        for fractional_epoch, epoch, batch, loss, accuracy in curves.validation_curve(meta):
+            for metric, value in (("loss", loss), ("accuracy", accuracy)):
+                if value is not None and math.isfinite(value):
+                    rows.append({"fractional_epoch": fractional_epoch, "epoch": epoch, "batch": batch,
+                                 "model": label, "metric": metric, "value": value, "series": label})
+    labels = [model_label(meta) for meta in models]
+    palette = palette or COMPARISON_PALETTE
+    colors = {label: palette[index % len(palette)] for index, label in enumerate(labels)}
+    return tuple(metric_chart(rows, metric, "model", colors) for metric in ("loss", "accuracy"))
+
+
+COMPARISON_PALETTE = ["#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#0ea5e9", "#a855f7", "#84cc16", "#64748b"]
+
+
+def model_label(meta):
+    """'name (id)' when the model has a name, else its id."""
+    name = (meta.get("name") or "").strip()
+    return f"{name} ({meta['id']})" if name else meta["id"]
