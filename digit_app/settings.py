@@ -13,6 +13,7 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MIN_VALIDATION_FRACTION = 0.01
 MAX_VALIDATION_FRACTION = 0.5
 MAX_AUGMENT_STRENGTH = 1.5
+MNIST_TRAINING_DIGITS = 60000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,7 @@ class TrainingSettings:
         _check_int("batch size", self.batch_size, 1, MAX_BATCH_SIZE)
         _check_int("seed", self.seed, 0, 2**31 - 1)
         if self.max_train_samples is not None:
-            _check_int("training samples", self.max_train_samples, 20, 60000)
+            _check_int("training samples", self.max_train_samples, 20, MNIST_TRAINING_DIGITS)
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
             raise ValueError(f"Learning rate must be a number above 0 and at most 1, got {self.learning_rate!r}.")
         if not isinstance(self.handwriting, bool):
@@ -52,6 +53,21 @@ class TrainingSettings:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def capped_train_samples(chosen, limit):
+    """The training-set size to train with: the one chosen (None: all of MNIST's training digits),
+    at most `limit` (DIGIT_APP_TRAIN_LIMIT, None when unset)."""
+    if limit is None:
+        return chosen
+    return limit if chosen is None else min(chosen, limit)
+
+
+def digits_learned_from(max_train_samples, validation_fraction):
+    """How many MNIST digits a training learns from: the first max_train_samples of the training
+    set (or all of it), less the validation part held out of them."""
+    taken = MNIST_TRAINING_DIGITS if max_train_samples is None else min(max_train_samples, MNIST_TRAINING_DIGITS)
+    return taken - int(round(taken * validation_fraction))
 
 
 def _check_int(name, value, low, high):

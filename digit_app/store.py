@@ -25,6 +25,8 @@ TEMPORARY_PREFIX = ".tmp-"
 # A save rewrites its temporary file continuously and takes seconds; one untouched for a minute was
 # left by a process killed mid-save.
 LEFTOVER_AGE_SECONDS = 60
+MAX_NAME_LENGTH = 80
+MAX_NOTE_LENGTH = 2000
 MIN_FREE_BYTES = 50 * 2**20  # the largest shipped model is a few MB; leave room for its temporary copy
 
 
@@ -156,6 +158,29 @@ class ModelStore:
 
     def model_path(self, model_id):
         return self._path(model_id, ".keras")
+
+    def describe(self, model_id, name, note):
+        """Give a model a name and a note, kept in its metadata (written atomically); the id stays
+        its key. Blank text removes them. Returns the new metadata."""
+        for label, text in (("name", name), ("note", note)):
+            if not isinstance(text, str):
+                raise ValueError(f"A model's {label} must be text, got {type(text).__name__} {text!r}.")
+        if len(name.strip()) > MAX_NAME_LENGTH or len(note.strip()) > MAX_NOTE_LENGTH:
+            raise ValueError(
+                f"A model's name takes at most {MAX_NAME_LENGTH} characters and its note {MAX_NOTE_LENGTH}; "
+                f"got {len(name.strip())} and {len(note.strip())}. Shorten them."
+            )
+        meta = self.metadata(model_id)
+        for key, text in (("name", name.strip()), ("note", note.strip())):
+            if text:
+                meta[key] = text
+            else:
+                meta.pop(key, None)
+        try:
+            _write_json(self._path(model_id, ".json"), meta)
+        except OSError as error:
+            raise _cannot_write(f"describe {model_id!r}", self.root, error) from error
+        return meta
 
     def new_id(self, architecture):
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -141,3 +141,29 @@ def test_saved_model_has_no_optimizer_state(store, small_mnist):
 
 def test_module_functions_use_the_default_store():
     assert store_module.load_active.__self__ is store_module.default_store
+
+
+def test_a_name_and_a_note_are_kept_in_the_metadata_and_the_id_stays(filled):
+    before = filled.metadata("second")
+    described = filled.describe("second", "  Augmented, 12 epochs ", "Reads crossed 7s.\nSecond line.")
+    assert described["name"] == "Augmented, 12 epochs" and described["note"] == "Reads crossed 7s.\nSecond line."
+    assert filled.metadata("second") == described and described["id"] == "second"
+    assert {key: value for key, value in described.items() if key not in ("name", "note")} == before
+    assert not list(filled.root.glob(".tmp-*"))  # written through a temporary file, moved into place
+
+    cleared = filled.describe("second", "", "   ")
+    assert "name" not in cleared and "note" not in cleared and cleared == before
+
+
+@pytest.mark.parametrize(
+    "name, note, message",
+    [
+        (None, "", "A model's name must be text, got NoneType None."),
+        ("x" * 81, "", "at most 80 characters and its note 2000; got 81 and 0"),
+    ],
+)
+def test_a_bad_name_is_refused_and_the_metadata_is_left_alone(filled, name, note, message):
+    before = filled.metadata("second")
+    with pytest.raises(ValueError, match=message):
+        filled.describe("second", name, note)
+    assert filled.metadata("second") == before

@@ -6,7 +6,7 @@ import pytest
 
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
-from digit_app.settings import TrainingSettings
+from digit_app.settings import TrainingSettings, capped_train_samples, digits_learned_from
 from digit_app.training import (
     MIN_VALIDATION_SAMPLE_SIZE,
     VALIDATIONS_PER_EPOCH,
@@ -179,3 +179,21 @@ def test_the_curves_are_kept_in_the_metadata(small_mnist):
     assert [point[:3] for point in batches[:2]] == [[round(1 / 9, 4), 1, 1], [round(2 / 9, 4), 1, 2]]
     assert len(batches) == 2 * 9 and batches[-1][:3] == [2.0, 2, 9]
     assert [point[1] for point in metadata["curves"]["validation"]] == [1] * 6 + [2] * 5
+
+
+@pytest.mark.parametrize(
+    "chosen, limit, expected",
+    [(None, None, None), (5000, None, 5000), (None, 1000, 1000), (5000, 1000, 1000), (1000, 5000, 1000)],
+)
+def test_the_environment_limit_caps_the_chosen_training_set(chosen, limit, expected):
+    assert capped_train_samples(chosen, limit) == expected
+
+
+@pytest.mark.parametrize("max_train_samples, fraction, expected", [(None, 0.1, 54000), (1000, 0.1, 900), (None, 0.2, 48000)])
+def test_digits_learned_from_are_the_training_set_less_validation(max_train_samples, fraction, expected):
+    assert digits_learned_from(max_train_samples, fraction) == expected
+
+
+def test_digits_learned_from_are_what_training_learns_from(small_mnist):
+    result = train(TrainingSettings("dense-128", epochs=1, max_train_samples=700, handwriting=False), data=small_mnist)
+    assert result.training_digits == digits_learned_from(700, 0.1) == 630
