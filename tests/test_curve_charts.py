@@ -26,9 +26,9 @@ def test_training_charts_draw_loss_on_a_log_scale_with_every_check_of_the_sample
     validation = [(0.0, 1, 0, 2.3, 0.1), (0.5, 1, 5, 0.6, 0.8), (1.0, 1, 10, 0.4, 0.85)]
     batches = [(index / 10, 1, index, 2.0 / index, 0.5) for index in range(1, 11)]
     loss, accuracy = training_charts(HISTORY, batches, validation, batches_per_epoch=10, total_epochs=2)
-    loss_spec, accuracy_spec = loss.to_dict(), accuracy.to_dict()
+    loss_spec, accuracy_spec = loss, accuracy
     assert loss_spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
-    values = loss_spec["data"]["values"]
+    values = loss_spec["datasets"]["points"]
     assert [row["value"] for row in values if row["series"] == curves.VALIDATION_SAMPLE] == [2.3, 0.6, 0.4]
     assert {row["metric"] for row in values} == {"loss"}
     tooltip_fields = [item["field"] for item in accuracy_spec["layer"][1]["encoding"]["tooltip"]]
@@ -41,7 +41,7 @@ def test_comparison_charts_draw_one_curve_per_model_by_its_name():
              "curves": {"validation": [[0.5, 1, 3, 0.6, 0.8], [1.0, 1, 6, 0.4, 0.9]]}}
     plain = {"id": "dense-128-2", "history": HISTORY}
     _, accuracy = comparison_charts([named, plain])
-    values = accuracy.to_dict()["data"]["values"]
+    values = accuracy["datasets"]["points"]
     assert [(row["model"], row["value"]) for row in values] == [
         ("Augmented (cnn-1)", 0.8), ("Augmented (cnn-1)", 0.9), ("dense-128-2", 0.85), ("dense-128-2", 0.93)]
     assert model_label({"id": "x", "name": "  "}) == "x"

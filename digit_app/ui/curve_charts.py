@@ -9,6 +9,7 @@ browser tests count the points of a curve. The running training curve is thinned
 MAX_POINTS_PER_SERIES so that a long run stays light to redraw every second.
 """
 
+import functools
 import math
 
 import altair as alt
@@ -20,6 +21,7 @@ VALIDATION_EPOCH_COLOR = "#b45309"  # a darker amber: the whole held-out set, at
 SERIES_COLORS = {curves.TRAINING: TRAINING_COLOR, curves.VALIDATION_SAMPLE: VALIDATION_COLOR,
                  curves.VALIDATION_EPOCH: VALIDATION_EPOCH_COLOR}
 MAX_POINTS_PER_SERIES = 400
+DATASET = "points"
 PLOT_HEIGHT = 200  # the plotting area; the title, axes and legend come on top
 TITLES = {"loss": ("Loss", "log scale: late progress stays visible"),
           "accuracy": ("Accuracy", "the axis fits the later half of training")}
@@ -51,27 +53,36 @@ def accuracy_floor(rows):
 
 
 def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=()):
-    """One metric's curves, one colour per value of `color_field` (`colors`: value -> colour, in
-    legend order). Lines join the points of each colour, and each point is marked, but for the
-    colours in `unmarked` (too many points to mark), whose points show only when hovered."""
+    """One metric's curves as a Vega-Lite spec, one colour per value of `color_field` (`colors`:
+    value -> colour, in legend order). Lines join the points of each colour, and each point is
+    marked, but for the colours in `unmarked` (too many points to mark), which show when hovered."""
     rows = [_with_display_fields(row, color_field) for row in rows if row["metric"] == metric]
     last_epoch = max([total_epochs or 0, *(row["fractional_epoch"] for row in rows), 1])
+    low = accuracy_floor(rows) if metric == "accuracy" else None
+    spec = _spec(metric, color_field, tuple(colors.items()), last_epoch, low, tuple(unmarked))
+    return {**spec, "datasets": {DATASET: rows}}
+
+
+@functools.lru_cache(maxsize=64)
+def _spec(metric, color_field, colors, last_epoch, accuracy_floor_value, unmarked):
+    """The spec without its data, built by Altair once per shape: Altair checks a spec against
+    the Vega-Lite schema as it builds it, which takes a page tenths of a second."""
+    colors = dict(colors)
     x = alt.X("fractional_epoch:Q", title="epoch", scale=alt.Scale(domain=[0, last_epoch], nice=False),
               axis=alt.Axis(tickMinStep=1, format="d"))
     if metric == "loss":
         y = alt.Y("value:Q", title=None, scale=alt.Scale(type="log", nice=False, padding=6),
                   axis=alt.Axis(format="~g"))
     else:
-        low = accuracy_floor(rows)
-        y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[low, 1]), axis=alt.Axis(format="%"))
+        y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[accuracy_floor_value, 1]), axis=alt.Axis(format="%"))
     color = alt.Color(f"{color_field}:N", title=None, scale=alt.Scale(domain=list(colors), range=list(colors.values())),
                       legend=alt.Legend(orient="bottom", symbolType="stroke"))
     value_format = ".4f" if metric == "loss" else ".2%"
     tooltip = [alt.Tooltip(f"{color_field}:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch"),
                alt.Tooltip("batch_text:N", title="batch"), alt.Tooltip("value:Q", title=metric, format=value_format)]
-    hover = alt.selection_point(on="pointerover", nearest=True, fields=["fractional_epoch", color_field],
-                                empty=False, clear="pointerout")
-    base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y, color=color)
+    hover = alt.selection_point(name="hover", on="pointerover", nearest=True,
+                                fields=["fractional_epoch", color_field], empty=False, clear="pointerout")
+    base = alt.Chart(alt.NamedData(name=DATASET)).encode(x=x, y=y, color=color)
     lines = base.mark_line(strokeWidth=2, clip=True).encode(detail="line:N")
     opacity = alt.when(hover).then(alt.value(1))
     if unmarked:
@@ -89,7 +100,7 @@ def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=
         height=PLOT_HEIGHT, width="container", usermeta={"embedOptions": {"renderer": "svg", "actions": False}},
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
-    return chart.configure_axis(labelColor=MUTED_TEXT_COLOR, titleColor=MUTED_TEXT_COLOR)
+    return chart.configure_axis(labelColor=MUTED_TEXT_COLOR, titleColor=MUTED_TEXT_COLOR).to_dict()
 
 
 def _with_display_fields(row, color_field):
@@ -108,7 +119,7 @@ def _shapes(colors):
 
 
 def training_charts(history=None, batch_points=(), validation_points=(), batches_per_epoch=None, total_epochs=None):
-    """(loss chart, accuracy chart) of one training, live or finished."""
+    """(loss spec, accuracy spec) of one training, live or finished, for st.vega_lite_chart."""
     rows = thinned(curves.curve_rows(history, batch_points, validation_points, batches_per_epoch))
     present = {row["series"] for row in rows}
     colors = {name: color for name, color in SERIES_COLORS.items() if name in present} or SERIES_COLORS
@@ -117,7 +128,7 @@ def training_charts(history=None, batch_points=(), validation_points=(), batches
 
 
 def comparison_charts(models, palette=None):
-    """(loss chart, accuracy chart) of the validation curves of several saved models, one colour
+    """(loss spec, accuracy spec) of the validation curves of several saved models, one colour
     each; `models` are store metadata dicts, labelled by their name when they have one."""
     rows = []
     for meta in models:
