@@ -13,6 +13,7 @@ import functools
 import math
 
 import altair as alt
+import streamlit as st
 
 from digit_app import curves
 from digit_app.ui.charts import MUTED_TEXT_COLOR, TRAINING_COLOR, VALIDATION_COLOR
@@ -151,3 +152,25 @@ def model_label(meta):
     """'name (id)' when the model has a name, else its id."""
     name = (meta.get("name") or "").strip()
     return f"{name} ({meta['id']})" if name else meta["id"]
+
+
+def show_charts(specs, key):
+    """Loss and accuracy side by side. The key keeps each chart the same element from one redraw
+    to the next, so that a live chart is updated in place."""
+    for column, spec, metric in zip(st.columns(2, gap="medium"), specs, ("loss", "accuracy")):
+        column.vega_lite_chart(spec, width="stretch", key=f"{key}_{metric}")
+
+
+def show_job_charts(snapshot, key):
+    """The charts of a training or fine-tuning job, running or ended (a digit_app.jobs snapshot)."""
+    show_charts(training_charts(snapshot.history, snapshot.batch_points, snapshot.validation_points,
+                                snapshot.batches_per_epoch or None, snapshot.settings.epochs), key)
+
+
+def show_model_charts(meta, key):
+    """The charts of a saved model, from its metadata (only the epochs' ends for older models)."""
+    saved = meta.get("curves") or {}
+    epochs = meta.get("epochs")
+    batches = saved.get("batches") or []
+    show_charts(training_charts(meta.get("history"), batches, saved.get("validation") or (),
+                                batches[-1][2] if batches else None, epochs if isinstance(epochs, int) else None), key)
