@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from digit_app import store as store_module
 from digit_app.architectures import build_model
-from digit_app.store import DEFAULT_MODEL_ID, ModelLoadError, ModelStore, StoreNotWritable
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelLoadError, ModelStore, StoreNotWritable
+from digit_app.settings import MODELS_ENV_VAR, SHIPPED_MODELS_FOLDER
 
 
 def _model(seed):
@@ -139,10 +139,6 @@ def test_saved_model_has_no_optimizer_state(store, small_mnist):
     assert meta["history"]["loss"] and meta["source"] == "test"
 
 
-def test_module_functions_use_the_default_store():
-    assert store_module.load_active.__self__ is store_module.default_store
-
-
 def test_a_name_and_a_note_are_kept_in_the_metadata_and_the_id_stays(filled):
     before = filled.metadata("second")
     described = filled.describe("second", "  Augmented, 12 epochs ", "Reads crossed 7s.\nSecond line.")
@@ -167,3 +163,10 @@ def test_a_bad_name_is_refused_and_the_metadata_is_left_alone(filled, name, note
     with pytest.raises(ValueError, match=message):
         filled.describe("second", name, note)
     assert filled.metadata("second") == before
+
+
+def test_a_store_made_without_a_folder_uses_the_one_the_environment_names(tmp_path, monkeypatch):
+    monkeypatch.setenv(MODELS_ENV_VAR, str(tmp_path / "elsewhere"))
+    assert ModelStore().root == tmp_path / "elsewhere"
+    monkeypatch.delenv(MODELS_ENV_VAR)
+    assert ModelStore().root == SHIPPED_MODELS_FOLDER
