@@ -1,22 +1,27 @@
-"""Models page: every saved model with its metadata and training curves; use, download or delete one."""
+"""Models page: every saved model in one sortable table; the selected one's details, name, note
+and training curves, with Use, Download and Delete; and the validation curves of chosen models.
+"""
 
 import datetime
+import os
 
 import streamlit as st
 
 from digit_app import jobs
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStoreError
 from digit_app.architectures import ARCHITECTURES
-from digit_app.ui import access, charts, resources
+from digit_app.ui import access, curve_charts, models_table, resources
 
 CONFIRM_DELETE_KEY = "models_page_confirm_delete"  # the id whose deletion awaits confirmation
 ACTION_FAILED_KEY = "models_page_action_failed"
-CHOSEN_MODEL_PARAM = "model"  # ?model=<id> shows that model first
-
-
-def chosen_first(models, chosen_id):
-    """The model a link opened (e.g. a sweep's best, ?model=<id>) at the top; the rest newest first."""
-    return sorted(models, key=lambda meta: meta["id"] != chosen_id)
+CHOSEN_MODEL_PARAM = "model"  # ?model=<id> selects that model in the table
+# "Yes, delete it" in red: a primary button in the keyed confirmation box.
+PAGE_STYLE = """
+<style>
+[class*="st-key-confirm_box_"] button[kind="primary"] { background-color: #dc2626; border-color: #dc2626; }
+[class*="st-key-confirm_box_"] button[kind="primary"]:hover { background-color: #b91c1c; border-color: #b91c1c; }
+</style>
+"""
 
 
 def format_date(iso_text):
@@ -29,12 +34,6 @@ def format_date(iso_text):
 
 def format_accuracy(value):
     return f"{value:.2%}" if isinstance(value, (int, float)) else "–"
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def curves_picture(model_id, created_at, _history):
-    """The stored curves as a PNG, drawn once per saved model (a model's history never changes)."""
-    return charts.png_bytes(charts.training_curves(_history, size=(9, 2.8)))
 
 
 def describe_origin(meta):
@@ -89,6 +88,20 @@ def delete(model_id):
     st.toast(f"Deleted {model_id}.", icon=":material/delete:")
 
 
+def save_description(model_id):
+    """The name-and-note form's callback."""
+    if not access.can_change_models(access.current_role()):
+        st.session_state[ACTION_FAILED_KEY] = access.NOT_HOST
+        return
+    name, note = st.session_state.get(f"name_{model_id}", ""), st.session_state.get(f"note_{model_id}", "")
+    try:
+        resources.model_store().describe(model_id, name, note)
+    except (OSError, ValueError, ModelStoreError) as error:
+        st.session_state[ACTION_FAILED_KEY] = f"Could not save the name and note of {model_id!r}: {error}"
+        return
+    st.toast(f"Saved the name and note of {model_id}.", icon=":material/edit:")
+
+
 def model_buttons(model_id, is_active, may_change):
     # Callbacks act before the page is drawn, so the page shows the store as it now is.
     activate_column, download_column, delete_column = st.columns(3)
@@ -114,11 +127,25 @@ def model_buttons(model_id, is_active, may_change):
 
 def confirm_delete(model_id, is_active):
     note = " It is in use: the shipped default model takes its place." if is_active else ""
-    st.warning(f"Delete `{model_id}` for good?{note}", icon=":material/warning:")
-    yes_column, no_column, _ = st.columns(3)
-    yes_column.button("Yes, delete it", key=f"confirm_delete_{model_id}", type="primary", width="stretch",
+    with st.container(key=f"confirm_box_{model_id}"):
+        st.warning(f"Delete `{model_id}` for good?{note}", icon=":material/warning:")
+        with st.container(horizontal=True):
+            st.button("Yes, delete it", key=f"confirm_delete_{model_id}", type="primary", icon=":material/delete:",
                       on_click=delete, args=(model_id,))
-    no_column.button("Cancel", key=f"cancel_delete_{model_id}", width="stretch", on_click=cancel_delete)
+            st.button("Cancel", key=f"cancel_delete_{model_id}", on_click=cancel_delete)
+
+
+def description_form(meta, may_change):
+    """The model's name and note, editable by whoever may change the models."""
+    model_id = meta["id"]
+    with st.form(key=f"describe_{model_id}", border=False):
+        name_column, note_column = st.columns([1, 2])
+        name_column.text_input("Name", value=meta.get("name", ""), key=f"name_{model_id}", disabled=not may_change,
+                               placeholder="e.g. Augmented, 12 epochs", max_chars=80)
+        note_column.text_area("Note", value=meta.get("note", ""), key=f"note_{model_id}", disabled=not may_change,
+                              placeholder="What you tried, what it reads well or badly…", height=68, max_chars=2000)
+        st.form_submit_button("Save name and note", icon=":material/save:", disabled=not may_change,
+                              on_click=save_description, args=(model_id,))
 
 
 def broken_model_card(meta, in_use_id, may_change):
@@ -152,7 +179,8 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
             badges.append(":blue-badge[Shipped default]")
         if meta.get("sweep"):
             badges.append(f":violet-badge[Sweep {meta['sweep'].get('study')}, trial {meta['sweep'].get('trial')}]")
-        st.markdown(f"#### `{model_id}` &nbsp; " + " ".join(badges))
+        name = f"{meta['name']} · " if meta.get("name") else ""
+        st.markdown(f"#### {name}`{model_id}` &nbsp; " + " ".join(badges))
         st.markdown(describe_origin(meta))
         columns = st.columns(4)
         columns[0].metric("Test accuracy", format_accuracy(meta.get("test_accuracy")))
@@ -165,19 +193,39 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
             help="Training and testing the network, as the Train page reports it. The Train page's "
             "total also counts loading the data, checking the model and saving it.",
         )
-        history = meta.get("history") or {}
-        if history.get("loss"):
-            with st.expander("Training curves"):
-                st.image(curves_picture(model_id, meta.get("created_at"), history), width="stretch")
         model_buttons(model_id, is_active, may_change)
         if st.session_state.get(CONFIRM_DELETE_KEY) == model_id:
             confirm_delete(model_id, is_active)
+        description_form(meta, may_change)
+        if (meta.get("history") or {}).get("loss"):
+            curve_charts.show_model_charts(meta, key=f"curves_{model_id}")
+
+
+def file_sizes(models):
+    """model id -> bytes of its .keras file, for the models whose file can be read."""
+    sizes = {}
+    for meta in models:
+        try:
+            sizes[meta["id"]] = os.stat(resources.model_store().model_path(meta["id"])).st_size
+        except (OSError, ValueError):
+            continue
+    return sizes
+
+
+def selected_panel(meta, in_use_id, unloadable_id, may_change):
+    try:
+        if "broken" in meta:
+            broken_model_card(meta, in_use_id, may_change)
+        else:
+            model_card(meta, in_use_id, unloadable_id, may_change)
+    except Exception as error:  # a model with odd metadata must not hide the page
+        st.error(f"Model `{meta.get('id')}` cannot be shown: {type(error).__name__}: {error}")
 
 
 def show_models():
     if failure := st.session_state.pop(ACTION_FAILED_KEY, None):
         st.error(failure)
-    models = chosen_first(resources.model_store().list(), st.query_params.get(CHOSEN_MODEL_PARAM))
+    models = resources.model_store().list()
     if not models:
         st.info(
             f"No models in {resources.model_store().root} yet. Train one on the Train page, "
@@ -197,22 +245,30 @@ def show_models():
     may_change = access.can_change_models(access.current_role())
     if not may_change:
         st.info("Only the host can choose the model in use or delete models.", icon=":material/lock:")
-    for meta in models:
-        try:
-            if "broken" in meta:
-                broken_model_card(meta, in_use_id, may_change)
-            else:
-                model_card(meta, in_use_id, unloadable_id, may_change)
-        except Exception as error:  # one broken model must not hide the others
-            st.error(f"Model `{meta.get('id')}` cannot be shown: {type(error).__name__}: {error}")
+    st.caption("Click a column's title to sort by it; select a row to use, download, delete, name or compare it.")
+    frame = models_table.table_frame(models, in_use_id, unloadable_id, file_sizes(models))
+    linked = st.query_params.get(CHOSEN_MODEL_PARAM)
+    selected_id = models_table.models_table(frame, default_id=linked or in_use_id or chosen_id)
+    by_id = {meta["id"]: meta for meta in models}
+    if selected_id in by_id:
+        selected_panel(by_id[selected_id], in_use_id, unloadable_id, may_change)
+    st.subheader("Compare validation curves")
+    models_table.compare_ui(models, preselected=dict.fromkeys([selected_id, in_use_id]))
 
 
-st.title("Models")
-st.caption(
-    "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
-    f"on the Draw page. Stored in `{resources.model_store().root}`."
-)
-try:
-    show_models()
-except Exception as error:  # e.g. the models folder cannot be read
-    st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+def show_page():
+    st.html(PAGE_STYLE)
+    st.title("Models")
+    st.caption(
+        "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
+        f"on the Draw page. Stored in `{resources.model_store().root}`."
+    )
+    try:
+        show_models()
+    except Exception as error:  # e.g. the models folder cannot be read
+        st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()
