@@ -42,15 +42,19 @@ def thinned(rows, limit=MAX_POINTS_PER_SERIES):
     return kept
 
 
-def accuracy_floor(rows):
-    """Where the accuracy axis starts: a little below the lowest value of the later half of the
-    curves, in steps of 10%, so that the 95-99% a good model reaches late is not squeezed against
-    the top by the 10% it starts from. Earlier points below it are cut off at the bottom."""
-    if not rows:
-        return 0.0
-    half_way = max(row["fractional_epoch"] for row in rows) / 2
-    later = [row["value"] for row in rows if row["fractional_epoch"] >= half_way]
-    return max(0.0, math.floor(min(later) * 10 - 0.5) / 10)
+def accuracy_floor(rows, group_field="series"):
+    """Where the accuracy axis starts: a little below the lowest value of the later half of each
+    curve (rows grouped by `group_field`), in steps of 10%, so that the 95-99% a good model reaches
+    late is not squeezed against the top by the 10% it starts from. Earlier points below it are
+    cut off at the bottom."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(row[group_field], []).append(row)
+    later = []
+    for group in groups.values():
+        half_way = max(row["fractional_epoch"] for row in group) / 2
+        later += [row["value"] for row in group if row["fractional_epoch"] >= half_way]
+    return max(0.0, math.floor(min(later) * 10 - 0.5) / 10) if later else 0.0
 
 
 def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=()):
@@ -59,7 +63,7 @@ def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=
     marked, but for the colours in `unmarked` (too many points to mark), which show when hovered."""
     rows = [_with_display_fields(row, color_field) for row in rows if row["metric"] == metric]
     last_epoch = max([total_epochs or 0, *(row["fractional_epoch"] for row in rows), 1])
-    low = accuracy_floor(rows) if metric == "accuracy" else None
+    low = accuracy_floor(rows, color_field) if metric == "accuracy" else None
     spec = _spec(metric, color_field, tuple(colors.items()), last_epoch, low, tuple(unmarked))
     return {**spec, "datasets": {DATASET: rows}}
 
@@ -77,7 +81,7 @@ def _spec(metric, color_field, colors, last_epoch, accuracy_floor_value, unmarke
     else:
         y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[accuracy_floor_value, 1]), axis=alt.Axis(format="%"))
     color = alt.Color(f"{color_field}:N", title=None, scale=alt.Scale(domain=list(colors), range=list(colors.values())),
-                      legend=alt.Legend(orient="bottom", symbolType="stroke"))
+                      legend=alt.Legend(orient="bottom", symbolType="stroke", labelLimit=320))
     value_format = ".4f" if metric == "loss" else ".2%"
     tooltip = [alt.Tooltip(f"{color_field}:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch"),
                alt.Tooltip("batch_text:N", title="batch"), alt.Tooltip("value:Q", title=metric, format=value_format)]

@@ -18,24 +18,26 @@ IN_USE, CANNOT_LOAD, BROKEN = "in use", "cannot be loaded", "broken"
 # Metadata keys of the accuracy on the user's own drawings that no training saw: a fine-tune's
 # held-out drawings; the first that a model's metadata holds is shown.
 DRAWINGS_ACCURACY_KEYS = ("canvas_accuracy", "drawings_accuracy_after")
-COLUMNS = {  # column -> its configuration; the order is the table's
-    "Model": st.column_config.TextColumn("Model", help="The model's id: its file name in the models folder.",
-                                         pinned=True),
-    "Name": st.column_config.TextColumn("Name", help="A name of your choosing: edit it below the table."),
-    "Status": st.column_config.TextColumn("Status", width="small"),
-    "Architecture": st.column_config.TextColumn("Architecture", width="small"),
-    "Epochs": st.column_config.NumberColumn("Epochs", width="small", format="%d"),
+# Column -> its configuration; the order is the table's. Short titles and fixed widths keep every
+# column in view beside the sidebar; each title's help says it in full.
+COLUMNS = {
+    "Model": st.column_config.TextColumn("Model", width=140, pinned=True,
+                                         help="The model's id: its file name in the models folder."),
+    "Name": st.column_config.TextColumn("Name", width=100, help="A name of your choosing: edit it below the table."),
+    "Status": st.column_config.TextColumn("Status", width=62),
+    "Architecture": st.column_config.TextColumn("Network", width=80, help="The architecture."),
+    "Epochs": st.column_config.NumberColumn("Epochs", width=58, format="%d"),
     "Test accuracy": st.column_config.NumberColumn(
-        "Test accuracy", format="%.2f%%", help="Of the 10,000 MNIST test digits, read correctly."),
+        "MNIST", width=72, format="%.2f%%", help="Accuracy on the 10,000 MNIST test digits."),
     "Your drawings": st.column_config.NumberColumn(
-        "Your drawings", format="%.1f%%",
-        help="Accuracy on your drawings held out for checking (after a fine-tune on My drawings); "
+        "Drawings", width=76, format="%.1f%%",
+        help="Accuracy on your drawings held out for checking (measured by a fine-tune on My drawings); "
         "blank when it was not measured."),
-    "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-    "File size": st.column_config.NumberColumn("File size", format="%.2f MB"),
+    "Parameters": st.column_config.NumberColumn("Params", width=72, format="localized", help="Weights in the network."),
+    "File size": st.column_config.NumberColumn("Size", width=66, format="%.2f MB", help="The .keras file."),
     "Training time": st.column_config.NumberColumn(
-        "Training time", format="%.1f min", help="Training and testing the network, as the Train page reports it."),
-    "Created": st.column_config.DatetimeColumn("Created", format="D MMM YYYY, HH:mm"),
+        "Time", width=66, format="%.1f min", help="Training and testing the network, as the Train page reports it."),
+    "Created": st.column_config.DatetimeColumn("Created", width=100, format="D MMM, HH:mm"),
 }
 
 
@@ -101,7 +103,7 @@ def models_table(frame, default_id):
     event = st.dataframe(
         frame, key=f"{TABLE_KEY}_{zlib.crc32(' '.join(sorted(ids)).encode())}", on_select="rerun", selection_mode="single-row",
         selection_default={"selection": {"rows": default_rows}}, hide_index=True, column_config=COLUMNS,
-        width="stretch",
+        width="stretch", placeholder="",
     )
     rows = event.selection.rows
     return ids[rows[0]] if rows and rows[0] < len(ids) else default_id
