@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from digit_app import jobs
 from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.settings import TRAIN_LIMIT_ENV_VAR
+from digit_app.training import VALIDATIONS_PER_EPOCH
 from digit_app.ui import resources
 
 APP = "../digit_app/ui/navigation.py"
@@ -103,13 +104,29 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{snapshot.test_accuracy:.2%}"
     assert at.metric[0].delta.endswith(" points vs the model in use")
     assert [tab.label for tab in at.tabs][-3:] == ["Learning curves", "Confusion matrix", "Mistakes"]
-    assert len(at.image) == 3  # loss and accuracy curves, confusion matrix, misclassified digits
+    assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy, interactive
+    assert len(at.image) == 2  # confusion matrix, misclassified digits
+    # A one-epoch run draws a validation curve: the untrained model, then each check within the epoch.
+    assert len(snapshot.validation_points) == 1 + VALIDATIONS_PER_EPOCH
+    assert app_store.metadata(snapshot.model_id)["curves"]["validation"] == [list(p) for p in snapshot.validation_points]
     assert app_store.active_id() == DEFAULT_MODEL_ID  # saved, not activated
 
     at.button(key="use_model").click().run()
     assert app_store.active_id() == snapshot.model_id
     assert at.button(key="use_model").disabled
     assert at.button(key="use_model").label == "In use on the Draw page"
+
+
+def test_the_training_set_size_is_chosen_capped_by_the_environment_and_kept(app_store, job_manager, monkeypatch):
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "5000")
+    at = choose(open_page())
+    assert at.radio(key="train_size").options == ["All 54,000", "1,000", "5,000", "10,000"]
+    assert "Learns from 4,500 MNIST digits and generated handwriting. At most the first 5,000" in texts(at)
+    at.radio(key="train_size").set_value(1000).run()
+    assert "Learns from 900 MNIST digits" in texts(at)
+    at.button(key="start_training").click().run()
+    assert job_manager.snapshot().settings.max_train_samples == 1000
+    assert at.radio(key="train_size").value == 1000 and at.radio(key="train_size").disabled
 
 
 def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, monkeypatch):
@@ -122,7 +139,7 @@ def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, 
     assert at.subheader[-1].value == "Training…"
     progress = at.get("progress")[0]
     assert re.match(r"Epoch \d+ of 50 · batch \d+ of \d+", progress.proto.text)
-    assert len(at.image) == 1  # the live chart
+    assert len(at.get("vega_lite_chart")) == 2 and not at.image  # the live loss and accuracy charts
     assert "These are the running job's settings" in texts(at) and at.button(key="start_training").disabled
 
     at.button(key="stop_training").click().run()  # this session's own job: no question asked

@@ -18,17 +18,15 @@ from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
 from digit_app.settings import (
     MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR, TrainingSettings,
-    train_limit_from_environment,
+    capped_train_samples, digits_learned_from, train_limit_from_environment,
 )
-from digit_app.ui import access, charts, resources, sweep_tab
+from digit_app.training import VALIDATIONS_PER_EPOCH
+from digit_app.ui import access, charts, curve_charts, resources, sweep_tab
 from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
-LIVE_CHART_DPI = 110  # sharp enough, and cheap
-# Drawing the chart costs the server about 130 ms of CPU under the interpreter lock that every
-# session's script shares: redrawn every second, that is an eighth of a core taken from the drawing
-# sessions (bench/app_under_training.py). A new epoch is shown at once; within one, every few seconds.
-LIVE_CHART_SECONDS = 5
+ALL_DIGITS = "all"
+TRAIN_SIZES = [ALL_DIGITS, 1000, 5000, 10000]  # MNIST training digits taken; a few thousand try settings in seconds
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 DEFAULT_EPOCHS = 5
 DEFAULT_BATCH_SIZE = 128
@@ -69,13 +67,14 @@ def form_defaults():
     return dict(
         architecture=DEFAULT_ARCHITECTURE, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
         learning_rate=DEFAULT_LEARNING_RATE, validation_fraction=DEFAULT_VALIDATION_FRACTION,
-        augment=False, cosine_decay=False, handwriting=True,
+        augment=False, cosine_decay=False, handwriting=True, train_size=ALL_DIGITS,
     )
 
 
 def form_values(settings):
     """A job's TrainingSettings as the settings form's values, by widget key."""
-    return {key: getattr(settings, key) for key in form_defaults()}
+    values = {key: getattr(settings, key) for key in form_defaults() if key != "train_size"}
+    return {**values, "train_size": settings.max_train_samples or ALL_DIGITS}
 
 
 def fill_form(running_settings):
@@ -88,10 +87,17 @@ def fill_form(running_settings):
             st.session_state.setdefault(key, value)
         return
     values = form_values(running_settings)
-    if values["batch_size"] not in BATCH_SIZES:
-        values.pop("batch_size")  # not one the form offers: left as it is
-        st.session_state.setdefault("batch_size", DEFAULT_BATCH_SIZE)
+    for key, offered in (("batch_size", BATCH_SIZES), ("train_size", TRAIN_SIZES)):
+        if values[key] not in offered:
+            values.pop(key)  # not one the form offers: left as it is
+            st.session_state.setdefault(key, form_defaults()[key])
     st.session_state.update(values)
+
+
+def train_size_label(size):
+    """'All 54,000' (the digits learned from with the default validation fraction: a label that
+    moved with the fraction would make a new widget) or '5,000'."""
+    return f"All {digits_learned_from(None, DEFAULT_VALIDATION_FRACTION):,}" if size == ALL_DIGITS else f"{size:,}"
 
 
 def choose_settings(disabled=False):
@@ -104,6 +110,12 @@ def choose_settings(disabled=False):
     # No min_value/max_value on the number inputs: the browser would clamp a typed value back
     # silently, and the job would run with a value the user never saw. Out-of-range values get
     # the settings' own message instead, and Start stays disabled until they are fixed.
+    train_size = st.radio(
+        "Training digits", TRAIN_SIZES, key="train_size", format_func=train_size_label, horizontal=True,
+        disabled=disabled,
+        help="All of MNIST's training digits less the validation part, or the first few thousand of them "
+        "(validation held out of those too), to try settings in seconds.",
+    )
     epochs = st.number_input(
         "Epochs", step=1, key="epochs", disabled=disabled,
         help=f"How many times the network sees every training digit: 1 to {MAX_EPOCHS}.",
@@ -142,13 +154,16 @@ def choose_settings(disabled=False):
         architecture=architecture, epochs=int(epochs), batch_size=int(batch_size),
         learning_rate=float(learning_rate), validation_fraction=float(validation_fraction),
         augment=augment, cosine_decay=cosine_decay, handwriting=handwriting,
+        max_train_samples=None if train_size == ALL_DIGITS else int(train_size),
     )
 
 
 def checked_settings(values):
-    """(TrainingSettings, None) when the values are valid, else (None, the reason)."""
+    """(TrainingSettings, None) when the values are valid, else (None, the reason). The training
+    set is capped by DIGIT_APP_TRAIN_LIMIT when it is set."""
     try:
-        return TrainingSettings(**values, max_train_samples=train_limit_from_environment()), None
+        limited = capped_train_samples(values["max_train_samples"], train_limit_from_environment())
+        return TrainingSettings(**{**values, "max_train_samples": limited}), None
     except ValueError as error:
         return None, str(error)
 
@@ -166,11 +181,12 @@ def settings_form(running):
     settings, problem = checked_settings(choose_settings(disabled=job_running))
     if problem and not job_running:
         st.error(f"{problem} Start is disabled until this is fixed.", icon=":material/block:")
-    elif settings is not None and settings.max_train_samples:
-        st.caption(
-            f"Training on the first {settings.max_train_samples:,} MNIST digits only "
-            f"(set by {TRAIN_LIMIT_ENV_VAR})."
-        )
+    elif settings is not None:
+        learned = digits_learned_from(settings.max_train_samples, settings.validation_fraction)
+        text = f"Learns from {learned:,} MNIST digits" + (" and generated handwriting." if settings.handwriting else ".")
+        if (limit := train_limit_from_environment()) is not None:
+            text += f" At most the first {limit:,} are taken, as {TRAIN_LIMIT_ENV_VAR} caps it."
+        st.caption(text)
     include_drawings = include_drawings_ui(disabled=job_running)
     may_write = access.current_role().may_write
     if not may_write:
@@ -271,11 +287,13 @@ def my_queued_jobs():
 def show_intro():
     st.subheader("No training yet")
     st.markdown(
-        "Pick a network and press **Start training**. The chart below the progress bar shows the "
-        "network learning: the **loss** (how wrong it is) falls and the **accuracy** rises.\n\n"
-        "- *Training* is measured on the digits it learns from.\n"
-        "- *Validation* is measured on digits held out from training: if it stops improving while "
-        "training still does, the network is memorising rather than learning.\n\n"
+        "Pick a network and press **Start training**; 1,000 training digits try settings in seconds. "
+        "The charts below the progress bar show the network learning: the **loss** (how wrong it is) "
+        "falls and the **accuracy** rises. Hover over them to read each point.\n\n"
+        "- *Training* is measured on the digits it learns from, as a running mean within each epoch.\n"
+        f"- *Validation* is measured on digits held out from training: a fixed sample of them "
+        f"{VALIDATIONS_PER_EPOCH} times an epoch, and all of them at each epoch's end. If it stops "
+        "improving while training still does, the network is memorising rather than learning.\n\n"
         f"At the end, the network is tested on {TEST_DIGITS} digits it has never seen, and saved. "
         "You decide whether the Draw page uses it."
     )
@@ -297,16 +315,13 @@ def live_progress():
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{snapshot.batch_loss:.3f}" if snapshot.epoch else "–")
     columns[1].metric("Training accuracy", f"{snapshot.batch_accuracy:.1%}" if snapshot.epoch else "–")
-    validation = snapshot.history["val_accuracy"]
+    checks = [point for point in snapshot.validation_points if point[2]]  # not the untrained model's
     columns[2].metric(
-        "Validation accuracy", f"{validation[-1]:.1%}" if validation else "–",
-        help="Measured at the end of each epoch on the held-out digits.",
+        "Validation accuracy", f"{checks[-1][4]:.1%}" if checks else "–",
+        help=f"Measured {VALIDATIONS_PER_EPOCH} times an epoch on a fixed sample of the held-out digits.",
     )
     columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
-
-    chart = live_chart(snapshot.started_at, int(snapshot.elapsed_seconds // LIVE_CHART_SECONDS),
-                       snapshot.epochs_completed, snapshot)
-    st.image(chart, width="stretch")
+    curve_charts.show_job_charts(snapshot, key="live_curves")
     stop_ui(snapshot)
 
 
@@ -342,19 +357,10 @@ def stop_ui(snapshot):
             st.caption(f"{where}: nothing will be kept, as no whole epoch was done. Finishing…")
 
 
-@st.cache_data(max_entries=2, show_spinner=False)
-def live_chart(job_started_at, time_slot, num_epochs, _snapshot):
-    """The live chart as a data URL, drawn again only when the job has new points to show."""
-    figure = charts.training_curves(_snapshot.history, _snapshot.batch_points, _snapshot.settings.epochs)
-    return charts.png_data_url(figure, dpi=LIVE_CHART_DPI)
-
-
 @st.cache_data(max_entries=6, show_spinner=False)
 def result_picture(kind, job_started_at, _snapshot):
     """PNG of one result figure; a finished job never changes, so each is drawn once per job."""
-    if kind == "curves":
-        figure = charts.training_curves(_snapshot.history, _snapshot.batch_points, _snapshot.settings.epochs)
-    elif kind == "confusion":
+    if kind == "confusion":
         figure = charts.confusion_matrix_figure(_snapshot.confusion_matrix)
     else:
         mistakes = _snapshot.misclassified
@@ -474,7 +480,7 @@ def show_results(snapshot):
     summary_row(snapshot)
     curves_tab, confusion_tab, mistakes_tab = st.tabs(["Learning curves", "Confusion matrix", "Mistakes"])
     with curves_tab:
-        st.image(result_picture("curves", snapshot.started_at, snapshot), width="stretch")
+        curve_charts.show_job_charts(snapshot, key="result_curves")
     with confusion_tab:
         matrix_column, text_column = st.columns([1.4, 1], gap="medium")
         matrix_column.image(result_picture("confusion", snapshot.started_at, snapshot), width="stretch")
