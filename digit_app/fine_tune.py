@@ -218,6 +218,7 @@ def fine_tune(
     data=None,
     on_batch_end=None,
     on_epoch_end=None,
+    on_validation=None,
     stop_event=None,
 ):
     """Train a copy of `base_model` on the user's drawings mixed with `mnist_samples` MNIST
@@ -243,6 +244,7 @@ def fine_tune(
         settings,
         on_batch_end=on_batch_end,
         on_epoch_end=on_epoch_end,
+        on_validation=on_validation,
         stop_event=stop_event,
         initial_model=base_model,
         extra_examples=(split.train_images, split.train_labels, weight),

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digit_app import fine_tune, jobs
+from digit_app.training import VALIDATIONS_PER_EPOCH
 from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.settings import TRAIN_LIMIT_ENV_VAR
 from digit_app.ui import resources
@@ -196,6 +197,9 @@ def test_fine_tune_runs_in_the_background_and_offers_its_model(app_store, job_ma
     assert f"Before: {scores.mnist_accuracy_before:.2%}" in captions
     assert app_store.metadata(snapshot.model_id)["fine_tuned_from"] == DEFAULT_MODEL_ID
     assert app_store.active_id() == DEFAULT_MODEL_ID  # saved, not activated
+    # Its learning curves, with the validation sample checked within each epoch.
+    assert len(app.get("vega_lite_chart")) == 2
+    assert len(snapshot.validation_points) == 1 + snapshot.epochs_completed * VALIDATIONS_PER_EPOCH
 
     app.button(key="use_fine_tuned").click().run()
     assert app_store.active_id() == snapshot.model_id
@@ -217,6 +221,7 @@ def test_fine_tune_shows_progress_and_stops(app_store, job_manager, twenty_drawi
     progress = app.get("progress")[0]
     assert progress.proto.text.startswith("Epoch 1 of ")
     assert "start_fine_tune" not in _button_keys(app) and "stop_fine_tune" in _button_keys(app)
+    assert len(app.get("vega_lite_chart")) == 2  # the live loss and accuracy
 
     app.button(key="stop_fine_tune").click().run()
     app = run_until_the_job_ends(app)

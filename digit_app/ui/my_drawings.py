@@ -19,7 +19,7 @@ from digit_app.model_store import ModelStoreError
 from digit_app.settings import train_limit_from_environment
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.fine_tune_verdict import plural
-from digit_app.ui import access, resources
+from digit_app.ui import access, curve_charts, resources
 from digit_app.ui.resources import job_owner
 
 PAGE_SIZE = 30
@@ -287,6 +287,7 @@ def fine_tune_progress_ui():
         st.rerun()  # the whole page: the results, and the button back
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
+    curve_charts.show_job_charts(snapshot, key="fine_tune_live_curves")
     may_stop = access.can_stop_job(access.current_role(), snapshot.owner.session)
     st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=stop_job, args=(snapshot.job_id,),
               disabled=not may_stop or snapshot.stop_requested_by is not None,
@@ -338,6 +339,7 @@ def fine_tune_result_ui(snapshot):
     )
     verdict = fine_tune_verdict.judge(scores)
     fine_tune_scores_ui(scores, verdict)
+    curve_charts.show_job_charts(snapshot, key="fine_tune_result_curves")
     if resources.model_store().active_id() == snapshot.model_id:
         st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
     else:
