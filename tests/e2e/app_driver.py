@@ -307,3 +307,31 @@ def canvas_pixels(page):
     data_url = page.locator(DRAWING_CANVAS).first.evaluate("canvas => canvas.toDataURL('image/png')")
     png = base64.b64decode(data_url.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+DATAFRAME = "[data-testid=stDataFrame]"
+TABLE_ROW_HEIGHT = 35  # st.dataframe's header and rows
+TABLE_ROW_MARKER_WIDTH = 34  # the column of selection boxes, left of the first data column
+
+
+def table_rows(page, table=DATAFRAME):
+    """The cells of an st.dataframe as shown, row by row in the order shown (after sorting), read
+    from the table that the grid keeps for screen readers."""
+    page.wait_for_selector(f"{table} table", state="attached")
+    return page.locator(f"{table} table tbody tr").evaluate_all(
+        "rows => rows.map(row => Array.from(row.querySelectorAll('td')).map(cell => cell.textContent))"
+    )
+
+
+def click_table(page, x, row, table=DATAFRAME):
+    """Click an st.dataframe (drawn on a canvas) at `x` pixels from its left edge, in `row`: 0 is
+    the header, 1 the first row shown."""
+    box = page.locator(f"{table} canvas").first.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + (row + 0.5) * TABLE_ROW_HEIGHT)
+
+
+def header_x(column_widths, column):
+    """The middle of a column's header: column_widths are the pixel widths of the columns, in order."""
+    names = list(column_widths)
+    before = sum(column_widths[name] for name in names[: names.index(column)])
+    return TABLE_ROW_MARKER_WIDTH + before + column_widths[column] / 2

@@ -94,17 +94,19 @@ def test_every_page_says_who_you_are(host, visitor, app_url, screenshot):
 
 def test_a_visitor_cannot_delete_a_model_or_change_the_one_in_use(host, visitor, app_url, model_store, spare_model,
                                                                     screenshot):
-    page = app_driver.open_app(visitor, app_url, "models")
+    page = app_driver.open_app(visitor, app_url, f"models?model={spare_model}")  # the link selects the model
     expect(page.get_by_text("Only the host can choose the model in use or delete models.")).to_be_visible()
     _expect_disabled(page, f"delete_{spare_model}")
-    _expect_disabled(page, "activate_dense-128")
+    _expect_disabled(page, f"activate_{spare_model}")
     screenshot(page, "visitor-models")
     assert model_store.exists(spare_model) and model_store.active_id() == "default-cnn"
 
-    host_page = app_driver.open_app(host, app_url, "models")  # the host can do both
+    host_page = app_driver.open_app(host, app_url, "models?model=dense-128")  # the host can do both
     app_driver.rerun_after(host_page, host_page.locator(".st-key-activate_dense-128 button").click)
     expect(host_page.locator(".st-key-activate_dense-128 button")).to_have_text(re.compile("In use"))
     assert model_store.active_id() == "dense-128"
+    host_page.close()
+    host_page = app_driver.open_app(host, app_url, f"models?model={spare_model}")
     app_driver.rerun_after(host_page, host_page.locator(f".st-key-delete_{spare_model} button").click)
     app_driver.rerun_after(host_page, host_page.locator(f".st-key-confirm_delete_{spare_model} button").click)
     expect(host_page.get_by_text(f"`{spare_model}`")).to_have_count(0)

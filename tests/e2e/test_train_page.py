@@ -5,10 +5,16 @@ import time
 
 from playwright.sync_api import expect
 
+from digit_app.training import VALIDATIONS_PER_EPOCH
 from tests.e2e import app_driver
 from tests.e2e.test_draw_page import ONE
 
-LIVE_CHART = "[data-testid=stImage], [data-testid=stVegaLiteChart]"  # a picture or a Vega chart
+LIVE_CHART = "[data-testid=stVegaLiteChart]"
+# The accuracy chart's points of the validation sample, each an SVG element with its values as its label.
+VALIDATION_ACCURACY_POINTS = (
+    "[data-testid=stVegaLiteChart] [aria-roledescription=point][aria-label*='curve: validation sample']"
+    "[aria-label*='accuracy: ']"
+)
 EPOCHS_INPUT = ".st-key-epochs input"
 STOP_PHASES = [  # what the page says after Stop, in order; a quick job may pass one before a look
     "Stopping after the current batch",
@@ -45,6 +51,8 @@ def _open_train_page(page, epochs):
 
 def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, host, app_url, model_store, screenshot):
     start = _open_train_page(page, epochs=1)
+    app_driver.rerun_after(page, page.locator(".st-key-train_size").get_by_text("1,000", exact=True).click)
+    expect(page.get_by_text("Learns from 900 MNIST digits")).to_be_visible()
     screenshot(page, "settings")
 
     start.click()
@@ -71,10 +79,18 @@ def test_train_one_epoch_then_use_the_new_model_on_the_draw_page(page, host, app
     app_driver.wait_until_idle(page)
     screenshot(page, "finished")
 
+    # The one epoch draws a validation curve: the untrained model, then each check within the epoch.
+    expect(page.locator(VALIDATION_ACCURACY_POINTS)).to_have_count(1 + VALIDATIONS_PER_EPOCH)
+    hovered = page.locator(VALIDATION_ACCURACY_POINTS).last
+    hovered.hover(force=True)
+    expect(page.locator("#vg-tooltip-element")).to_contain_text("validation sample")
+    expect(page.locator("#vg-tooltip-element")).to_contain_text("batch")
+    screenshot(page, "hover-on-the-validation-curve")
+
     # One run time: the Train page's training part is the Models page's "Training time".
     run_time = re.search(r"^Finished in (.+), of which (.+) training\.", finished.inner_text())
     assert run_time, f"the Train page does not say which part of the run was training: {finished.inner_text()!r}"
-    models_page = app_driver.open_app(host, app_url, "models")
+    models_page = app_driver.open_app(host, app_url, f"models?model={model_id}")
     label = models_page.locator(app_driver.METRIC_LABEL).get_by_text("Training time", exact=True)
     card = models_page.locator("[data-testid=stVerticalBlock]").filter(has_text=model_id).filter(has=label).last
     training_time = card.locator(app_driver.METRIC).filter(has=label).locator(app_driver.METRIC_VALUE)
