@@ -15,6 +15,10 @@ def _column(page, index):
     return [row[index] for row in app_driver.table_rows(page)]
 
 
+def _row(page, model_id):
+    return page.locator(f"{app_driver.DATAFRAME} tbody tr").filter(has_text=model_id)
+
+
 def _select(page, model_id):
     """Tick the box of the model's row, wherever sorting has put it."""
     row = _column(page, MODEL).index(model_id) + 1
@@ -45,6 +49,7 @@ def test_the_models_table_sorts_renames_and_activates(host, app_url, model_store
     page.locator(".st-key-note_dense-32-64 textarea").fill("The first notebook's net, for comparison.")
     app_driver.rerun_after(page, page.get_by_role("button", name="Save name and note").click)
     expect(page.get_by_role("heading").filter(has_text="Tiny dense")).to_be_visible()
+    expect(_row(page, "dense-32-64")).to_contain_text("Tiny dense")  # the grid redraws a moment later
     assert dict(zip(_column(page, MODEL), _column(page, NAME)))["dense-32-64"] == "Tiny dense"
     meta = model_store.metadata("dense-32-64")
     assert meta["name"] == "Tiny dense" and meta["note"] == "The first notebook's net, for comparison."
@@ -52,6 +57,8 @@ def test_the_models_table_sorts_renames_and_activates(host, app_url, model_store
     app_driver.rerun_after(page, page.locator(".st-key-activate_dense-32-64 button").click)
     expect(page.locator(".st-key-activate_dense-32-64 button")).to_have_text(re.compile("In use"))
     assert model_store.active_id() == "dense-32-64"
-    assert dict(zip(_column(page, MODEL), _column(page, STATUS))) ["dense-32-64"] == "in use"
+    expect(_row(page, "dense-32-64")).to_contain_text("in use")
+    assert dict(zip(_column(page, MODEL), _column(page, STATUS)))["dense-32-64"] == "in use"
+    assert dict(zip(_column(page, MODEL), _column(page, STATUS)))["default-cnn"] == ""
     screenshot(page, "renamed-and-in-use")
     model_store.describe("dense-32-64", "", "")  # the other tests find the shipped copy as it was
