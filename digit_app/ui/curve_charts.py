@@ -64,16 +64,19 @@ def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=
     rows = [_with_display_fields(row, color_field) for row in rows if row["metric"] == metric]
     last_epoch = max([total_epochs or 0, *(row["fractional_epoch"] for row in rows), 1])
     low = accuracy_floor(rows, color_field) if metric == "accuracy" else None
-    spec = _spec(metric, color_field, tuple(colors.items()), last_epoch, low, tuple(unmarked))
+    # Two legend entries a line fit a chart half as wide as a narrow column; model names, one a line.
+    legend_columns = 2 if color_field == "series" else 1
+    spec = _spec(metric, color_field, tuple(colors.items()), last_epoch, low, tuple(unmarked), legend_columns)
     return {**spec, "datasets": {DATASET: rows}}
 
 
 @functools.lru_cache(maxsize=64)
-def _spec(metric, color_field, colors, last_epoch, accuracy_floor_value, unmarked):
+def _spec(metric, color_field, colors, last_epoch, accuracy_floor_value, unmarked, legend_columns):
     """The spec without its data, built by Altair once per shape: Altair checks a spec against
     the Vega-Lite schema as it builds it, which takes a page tenths of a second."""
     colors = dict(colors)
-    x = alt.X("fractional_epoch:Q", title="epoch", scale=alt.Scale(domain=[0, last_epoch], nice=False),
+    # A little room right of the last epoch: its end-of-epoch points are drawn whole, not cut in half.
+    x = alt.X("fractional_epoch:Q", title="epoch", scale=alt.Scale(domain=[0, last_epoch * 1.03], nice=False),
               axis=alt.Axis(tickMinStep=1, format="d"))
     if metric == "loss":
         y = alt.Y("value:Q", title=None, scale=alt.Scale(type="log", nice=False, padding=6),
@@ -81,7 +84,7 @@ def _spec(metric, color_field, colors, last_epoch, accuracy_floor_value, unmarke
     else:
         y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[accuracy_floor_value, 1]), axis=alt.Axis(format="%"))
     color = alt.Color(f"{color_field}:N", title=None, scale=alt.Scale(domain=list(colors), range=list(colors.values())),
-                      legend=alt.Legend(orient="bottom", symbolType="stroke", labelLimit=320))
+                      legend=alt.Legend(orient="bottom", symbolType="stroke", labelLimit=320, columns=legend_columns))
     value_format = ".4f" if metric == "loss" else ".2%"
     tooltip = [alt.Tooltip(f"{color_field}:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch"),
                alt.Tooltip("batch_text:N", title="batch"), alt.Tooltip("value:Q", title=metric, format=value_format)]
@@ -115,7 +118,8 @@ def _with_display_fields(row, color_field):
     line = row[color_field]
     if row["series"] == curves.TRAINING and row["batch"] is not None:
         line = f"{line} {row['epoch']}"
-    return {**row, "batch_text": END_OF_EPOCH if row["batch"] is None else str(row["batch"]), "line": line}
+    batch_text = END_OF_EPOCH if row["batch"] is None else str(int(row["batch"]))  # progress.json gives 11.0
+    return {**row, "batch_text": batch_text, "line": line}
 
 
 def _shapes(colors):
