@@ -1,4 +1,5 @@
-"""Matplotlib figures shared by the pages: training curves, confusion matrix, misclassified digits.
+"""Matplotlib figures shared by the pages where a static picture serves best: the confusion matrix,
+the misclassified digits, a sweep's trials. (Training curves are interactive: ui/curve_charts.py.)
 
 Each function returns a `matplotlib.figure.Figure` built without pyplot: pyplot keeps global
 state, and Streamlit draws pages of several sessions in parallel threads.
@@ -15,7 +16,6 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 TRAINING_COLOR = "#4f46e5"  # the app's primary colour
 VALIDATION_COLOR = "#f59e0b"
-RUNNING_COLOR = "#a5b4fc"
 CORRECT_COLOR = "#dcfce7"
 MISTAKE_COLOR = "#dc2626"
 GRID_COLOR = "#e5e7eb"
@@ -30,61 +30,6 @@ def _style(axes):
     axes.grid(True, color=GRID_COLOR, linewidth=0.8)
     axes.set_axisbelow(True)
     axes.tick_params(colors=MUTED_TEXT_COLOR, labelcolor=TEXT_COLOR, labelsize=FONT_SIZE - 1)
-
-
-def training_curves(history, batch_points=(), total_epochs=None, size=(7.5, 3.1)):
-    """Loss and accuracy by epoch: training and validation at the end of each epoch, and the
-    running training values within epochs (`batch_points`: (fractional epoch, loss, accuracy)).
-
-    The x axis spans `total_epochs` from the start, so a live chart fills from left to right.
-    """
-    figure = Figure(figsize=size, layout="constrained")
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    epochs = np.arange(1, len(history.get("loss", [])) + 1)
-    last_epoch = max(total_epochs or 0, len(epochs), 1)
-    for axes, key, title in ((loss_axes, "loss", "Loss (lower is better)"), (accuracy_axes, "accuracy", "Accuracy")):
-        _style(axes)
-        axes.set_title(title, fontsize=FONT_SIZE + 1, color=TEXT_COLOR, loc="left")
-        axes.set_xlabel("epoch", fontsize=FONT_SIZE, color=TEXT_COLOR)
-        axes.set_xlim(0, last_epoch + 0.05 * last_epoch)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        column = 1 if key == "loss" else 2
-        if len(batch_points):
-            points = _break_at_epoch_ends(np.asarray(batch_points, dtype=float))
-            axes.plot(points[:, 0], points[:, column], color=RUNNING_COLOR, linewidth=1.5,
-                      label="training, running mean within the epoch")
-        axes.plot(epochs, history.get(key, []), color=TRAINING_COLOR, marker="o", markersize=5,
-                  linewidth=2, label="training")
-        axes.plot(epochs, history.get(f"val_{key}", []), color=VALIDATION_COLOR, marker="s", markersize=5,
-                  linewidth=2, linestyle="--", label="validation")
-    accuracy_axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    accuracy_axes.set_ylim(_accuracy_floor(history, batch_points), 1.0)
-    loss_axes.set_ylim(bottom=0)
-    if not len(epochs) and not len(batch_points):
-        loss_axes.set_ylim(0, 2.5)
-        for axes in (loss_axes, accuracy_axes):
-            axes.text(0.5, 0.5, "waiting for the first batch…", transform=axes.transAxes,
-                      ha="center", va="center", color=MUTED_TEXT_COLOR, fontsize=FONT_SIZE)
-    handles, labels = loss_axes.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False,
-                  fontsize=FONT_SIZE)
-    return figure
-
-
-def _accuracy_floor(history, batch_points):
-    """The accuracy axis ends at 100% and starts a little below the lowest value, in steps of 10%,
-    so that the 95-99% a good model reaches is not squeezed against the top."""
-    values = [*history.get("accuracy", []), *history.get("val_accuracy", []), *(point[2] for point in batch_points)]
-    values = [value for value in values if np.isfinite(value)]
-    if not values:
-        return 0.0
-    return max(0.0, math.floor(min(values) * 10 - 0.5) / 10)
-
-
-def _break_at_epoch_ends(points):
-    """Keras restarts its running mean each epoch: draw one line per epoch, not a jump between them."""
-    ends = np.flatnonzero(np.isclose(points[:, 0] % 1, 0))
-    return np.insert(points, ends + 1, np.nan, axis=0)
 
 
 def confusion_matrix_figure(matrix, size=(4.6, 4.3)):
