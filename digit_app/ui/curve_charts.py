@@ -64,8 +64,8 @@ def metric_chart(rows, metric, color_field, colors, total_epochs=None, unmarked=
     rows = [_with_display_fields(row, color_field) for row in rows if row["metric"] == metric]
     last_epoch = max([total_epochs or 0, *(row["fractional_epoch"] for row in rows), 1])
     low = accuracy_floor(rows, color_field) if metric == "accuracy" else None
-    # Two legend entries a line fit a chart half as wide as a narrow column; model names, one a line.
-    legend_columns = 2 if color_field == "series" else 1
+    # The three curves of a training on one line; model names, which can be long, one a line.
+    legend_columns = 3 if color_field == "series" else 1
     spec = _spec(metric, color_field, tuple(colors.items()), last_epoch, low, tuple(unmarked), legend_columns)
     return {**spec, "datasets": {DATASET: rows}}
 
@@ -162,17 +162,19 @@ def model_label(meta):
     return f"{name} ({meta['id']})" if name else meta["id"]
 
 
-def show_charts(specs, key):
-    """Loss and accuracy side by side. The key keeps each chart the same element from one redraw
-    to the next, so that a live chart is updated in place."""
-    for column, spec, metric in zip(st.columns(2, gap="medium"), specs, ("loss", "accuracy")):
-        column.vega_lite_chart(spec, width="stretch", key=f"{key}_{metric}")
+def show_charts(specs, key, stacked=False):
+    """Loss and accuracy side by side, or one above the other in a narrow column. The key keeps
+    each chart the same element from one redraw to the next, so that a live chart is updated in place."""
+    places = [st.container(), st.container()] if stacked else st.columns(2, gap="medium")
+    for place, spec, metric in zip(places, specs, ("loss", "accuracy")):
+        place.vega_lite_chart(spec, width="stretch", key=f"{key}_{metric}")
 
 
-def show_job_charts(snapshot, key):
+def show_job_charts(snapshot, key, stacked=False):
     """The charts of a training or fine-tuning job, running or ended (a digit_app.jobs snapshot)."""
-    show_charts(training_charts(snapshot.history, snapshot.batch_points, snapshot.validation_points,
-                                snapshot.batches_per_epoch or None, snapshot.settings.epochs), key)
+    specs = training_charts(snapshot.history, snapshot.batch_points, snapshot.validation_points,
+                            snapshot.batches_per_epoch or None, snapshot.settings.epochs)
+    show_charts(specs, key, stacked)
 
 
 def show_model_charts(meta, key):

@@ -321,7 +321,7 @@ def live_progress():
         help=f"Measured {VALIDATIONS_PER_EPOCH} times an epoch on a fixed sample of the held-out digits.",
     )
     columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
-    curve_charts.show_job_charts(snapshot, key="live_curves")
+    curve_charts.show_job_charts(snapshot, key="live_curves", stacked=True)
     stop_ui(snapshot)
 
 
@@ -480,7 +480,7 @@ def show_results(snapshot):
     summary_row(snapshot)
     curves_tab, confusion_tab, mistakes_tab = st.tabs(["Learning curves", "Confusion matrix", "Mistakes"])
     with curves_tab:
-        curve_charts.show_job_charts(snapshot, key="result_curves")
+        curve_charts.show_job_charts(snapshot, key="result_curves", stacked=True)
     with confusion_tab:
         matrix_column, text_column = st.columns([1.4, 1], gap="medium")
         matrix_column.image(result_picture("confusion", snapshot.started_at, snapshot), width="stretch")
