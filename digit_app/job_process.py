@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from digit_app import fine_tune, jobs
+from digit_app.evaluation import evaluate_on_test_set
 from digit_app.model_store import ModelStore, StoreNotWritable
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
@@ -135,7 +136,7 @@ def load_data(folder):
 def save_with_test_figures(model, metadata, data, model_store, progress, folder):
     """Save the model with its confusion matrix and mistakes beside the job; returns the result fields."""
     progress.set(phase=jobs.CHECKING)
-    matrix, mistakes = jobs.evaluate_on_test_set(model, data.x_test, data.y_test)
+    matrix, mistakes = evaluate_on_test_set(model, data.x_test, data.y_test)
     progress.set(phase=jobs.SAVING)
     model_id = model_store.save(model, metadata)
     np.savez(Path(folder) / jobs.ARRAYS, confusion_matrix=matrix, images=mistakes.images,

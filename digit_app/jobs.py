@@ -49,13 +49,12 @@ from pathlib import Path
 import numpy as np
 
 from digit_app import fine_tune
+from digit_app.evaluation import Misclassified
 from digit_app.fine_tune import FineTuneScores
 from digit_app.settings import HISTORY_KEYS, TrainingSettings, drawings_path
 
 SOURCE = "app: Train page"
 FINE_TUNE_SOURCE = "app: My drawings page (fine-tuned on the user's drawings)"
-NUM_MISCLASSIFIED = 24
-PREDICT_BATCH_SIZE = 1024
 JOBS_FOLDER = "jobs"  # inside the models folder: jobs live and move with the store they save to
 KEEP_ENDED_JOBS = 20  # older ended job folders are deleted when a job starts
 LOG_TAIL_LINES = 6  # of a dead job's log, shown as its reason
@@ -88,14 +87,6 @@ class JobOwner:
 
     def to_dict(self):
         return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Misclassified:
-    images: np.ndarray  # (N, 28, 28) uint8 test digits
-    predicted: np.ndarray  # (N,) what the model read
-    true: np.ndarray  # (N,) the label
-    confidence: np.ndarray  # (N,) the model's probability for its (wrong) reading
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,43 +175,6 @@ def format_duration(seconds):
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def confusion_matrix(true_labels, predicted_labels, num_classes=10):
-    """counts[true, predicted]."""
-    pairs = np.asarray(true_labels, np.int64) * num_classes + np.asarray(predicted_labels, np.int64)
-    return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def most_common_mistakes(matrix, count=3):
-    """[(true digit, predicted digit, times)] of the largest off-diagonal cells, largest first."""
-    matrix = np.asarray(matrix)
-    mistakes = [
-        (true, predicted, int(matrix[true, predicted]))
-        for true in range(len(matrix))
-        for predicted in range(len(matrix))
-        if true != predicted and matrix[true, predicted] > 0
-    ]
-    return sorted(mistakes, key=lambda mistake: -mistake[2])[:count]
-
-
-def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
-    """(confusion matrix, the most confident mistakes) of a model on the test set."""
-    from digit_app.training import to_model_input
-
-    probabilities = model.predict(to_model_input(x_test), batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
-    confidence = probabilities.max(axis=1)
-    wrong = np.flatnonzero(predicted != y_test)
-    # The mistakes the model was surest of are the ones worth showing: often they are odd or mislabelled digits.
-    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:num_misclassified]
-    mistakes = Misclassified(
-        images=np.array(x_test[chosen], np.uint8),
-        predicted=predicted[chosen],
-        true=np.array(y_test)[chosen],
-        confidence=confidence[chosen],
-    )
-    return confusion_matrix(y_test, predicted, num_classes=probabilities.shape[1]), mistakes
 
 
 # --- files ---

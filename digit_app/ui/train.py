@@ -13,6 +13,7 @@ import streamlit as st
 from digit_app import jobs
 from digit_app.model_store import ModelStoreError
 from digit_app.drawing_store import DrawingStoreError
+from digit_app.evaluation import most_common_mistakes
 from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
@@ -448,7 +449,7 @@ def summary_row(snapshot):
 
 
 def describe_mistakes(matrix):
-    mistakes = jobs.most_common_mistakes(matrix)
+    mistakes = most_common_mistakes(matrix)
     if not mistakes:
         return "No digit was mixed up with another."
     listed = ", ".join(
