@@ -146,35 +146,12 @@ class JobSnapshot:
         done = (self.epoch - 1) * self.batches_per_epoch + self.batch if self.epoch else 0
         return min(1.0, done / (self.settings.epochs * self.batches_per_epoch))
 
-    @property
-    def progress_text(self):
-        """'Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or what the job is doing."""
-        if self.queued:
-            return f"Queued, position {self.queue_position}…" if self.queue_position else "Starting…"
-        if not (self.epoch and self.phase == "Training"):
-            return f"{self.phase}…"
-        text = f"Epoch {self.epoch} of {self.settings.epochs} · batch {self.batch} of {self.batches_per_epoch}"
-        if self.seconds_left is not None:
-            text += f" · about {format_duration(self.seconds_left)} left"
-        return text
-
 
 def training_ends_with(progress, stop_requested):
     """Whether the batch just done is the last: the last of the last epoch, or any once Stop was
     pressed (train() stops after it)."""
     last_batch = progress["epoch"] == progress["epochs"] and progress["batch"] == progress["batches"]
     return stop_requested or last_batch
-
-
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 # --- files ---

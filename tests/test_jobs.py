@@ -16,6 +16,7 @@ from digit_app.drawing_store import DrawingStore
 from digit_app.evaluation import NUM_MISCLASSIFIED
 from digit_app.settings import TrainingSettings
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
+from digit_app.ui.job_text import progress_text
 from tests.conftest import stop_every_job
 
 # MNIST only, so that batch counts are MNIST's (test_training.py covers the generated handwriting).
@@ -109,7 +110,7 @@ def test_a_second_start_is_queued_with_its_position_and_runs_when_the_first_ends
     wait_until(lambda snapshot: snapshot.batch >= 1, first)
     assert (second.snapshot().state, second.snapshot().queue_position) == (jobs.QUEUED, 1)
     assert (third.snapshot().state, third.snapshot().queue_position) == (jobs.QUEUED, 2)
-    assert third.snapshot().progress_text == "Queued, position 2…"
+    assert progress_text(third.snapshot()) == "Queued, position 2…"
     assert [job.job_id for job in manager.queued(session="session-2")] == [second.job_id, third.job_id]
     assert manager.queued(session="session-1") == []
     assert manager.current().job_id == first.job_id

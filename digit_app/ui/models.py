@@ -4,10 +4,10 @@ import datetime
 
 import streamlit as st
 
-from digit_app import jobs
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStoreError
 from digit_app.architectures import ARCHITECTURES
 from digit_app.ui import access, charts, resources
+from digit_app.ui.job_text import format_duration
 
 CONFIRM_DELETE_KEY = "models_page_confirm_delete"  # the id whose deletion awaits confirmation
 ACTION_FAILED_KEY = "models_page_action_failed"
@@ -161,7 +161,7 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
         columns[2].metric("Parameters", f"{parameters:,}" if isinstance(parameters, int) else "–")
         seconds = meta.get("training_seconds")
         columns[3].metric(
-            "Training time", jobs.format_duration(seconds) if isinstance(seconds, (int, float)) else "–",
+            "Training time", format_duration(seconds) if isinstance(seconds, (int, float)) else "–",
             help="Training and testing the network, as the Train page reports it. The Train page's "
             "total also counts loading the data, checking the model and saving it.",
         )

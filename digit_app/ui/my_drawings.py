@@ -20,6 +20,7 @@ from digit_app.settings import train_limit_from_environment
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.fine_tune_verdict import plural
 from digit_app.ui import access, resources
+from digit_app.ui.job_text import progress_text
 from digit_app.ui.resources import job_owner
 
 PAGE_SIZE = 30
@@ -285,7 +286,7 @@ def fine_tune_progress_ui():
     snapshot = resources.job_manager().snapshot()
     if snapshot is None or snapshot.ended:
         st.rerun()  # the whole page: the results, and the button back
-    st.progress(snapshot.fraction_done, text=snapshot.progress_text)
+    st.progress(snapshot.fraction_done, text=progress_text(snapshot))
     st.caption(f"Fine-tuning for {snapshot.elapsed_seconds:.0f} s. You can leave this page; it goes on.")
     may_stop = access.can_stop_job(access.current_role(), snapshot.owner.session)
     st.button("Stop", key="stop_fine_tune", icon=":material/stop:", on_click=stop_job, args=(snapshot.job_id,),

@@ -22,6 +22,7 @@ from digit_app.settings import (
     train_limit_from_environment,
 )
 from digit_app.ui import access, charts, resources, sweep_tab
+from digit_app.ui.job_text import format_duration, progress_text
 from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
@@ -293,7 +294,7 @@ def live_progress():
         return
     st.subheader("Fine-tuning on your drawings…" if snapshot.kind == jobs.FINE_TUNING else "Training…")
     st.caption(f"{describe_settings(snapshot.settings)} · started by {started_by(snapshot)}")
-    st.progress(snapshot.fraction_done, text=snapshot.progress_text)
+    st.progress(snapshot.fraction_done, text=progress_text(snapshot))
 
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{snapshot.batch_loss:.3f}" if snapshot.epoch else "–")
@@ -303,7 +304,7 @@ def live_progress():
         "Validation accuracy", f"{validation[-1]:.1%}" if validation else "–",
         help="Measured at the end of each epoch on the held-out digits.",
     )
-    columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
+    columns[3].metric("Elapsed", format_duration(snapshot.elapsed_seconds))
 
     chart = live_chart(snapshot.started_at, int(snapshot.elapsed_seconds // LIVE_CHART_SECONDS),
                        snapshot.epochs_completed, snapshot)
@@ -377,10 +378,10 @@ def training_seconds(model_id):
 def run_time_text(snapshot):
     """'in 1 min 10 s, of which 1 min 01 s training': the job's whole time, and the part of it the
     Models page calls 'Training time' (the rest is loading the data, checking and saving)."""
-    text = f"in {jobs.format_duration(snapshot.elapsed_seconds)}"
+    text = f"in {format_duration(snapshot.elapsed_seconds)}"
     seconds = training_seconds(snapshot.model_id) if snapshot.model_id else None
     if seconds is not None:
-        text += f", of which {jobs.format_duration(seconds)} training"
+        text += f", of which {format_duration(seconds)} training"
     return text
 
 
