@@ -207,12 +207,18 @@ def show_models():
             st.error(f"Model `{meta.get('id')}` cannot be shown: {type(error).__name__}: {error}")
 
 
-st.title("Models")
-st.caption(
-    "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
-    f"on the Draw page. Stored in `{resources.model_store().root}`."
-)
-try:
-    show_models()
-except Exception as error:  # e.g. the models folder cannot be read
-    st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+def show_page():
+    st.title("Models")
+    st.caption(
+        "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
+        f"on the Draw page. Stored in `{resources.model_store().root}`."
+    )
+    try:
+        show_models()
+    except Exception as error:  # e.g. the models folder cannot be read
+        st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()

@@ -502,21 +502,27 @@ def job_panel():
         show_results(snapshot)
 
 
-st.title("Train a model")
-st.caption(
-    "Teach a new network to read handwritten digits from the MNIST examples, and watch it learn."
-)
-settings_column, job_column = st.columns([1, 2.6], gap="large")
-with settings_column:
-    snapshot = resources.job_manager().snapshot()
-    running = snapshot if snapshot is not None and not snapshot.ended else None
-    if running is None:
-        st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more
-    one_model_tab, sweep_settings_tab = st.tabs(["One model", "Sweep"])
-    with one_model_tab:
-        settings_form(running=None if st.session_state.get(QUEUE_FORM_KEY) else running)
-    with sweep_settings_tab:
-        sweep_tab.sweep_form(running is not None)
-with job_column:
-    my_queued_jobs()
-    job_panel()
+def show_page():
+    st.title("Train a model")
+    st.caption(
+        "Teach a new network to read handwritten digits from the MNIST examples, and watch it learn."
+    )
+    settings_column, job_column = st.columns([1, 2.6], gap="large")
+    with settings_column:
+        snapshot = resources.job_manager().snapshot()
+        running = snapshot if snapshot is not None and not snapshot.ended else None
+        if running is None:
+            st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more
+        one_model_tab, sweep_settings_tab = st.tabs(["One model", "Sweep"])
+        with one_model_tab:
+            settings_form(running=None if st.session_state.get(QUEUE_FORM_KEY) else running)
+        with sweep_settings_tab:
+            sweep_tab.sweep_form(running is not None)
+    with job_column:
+        my_queued_jobs()
+        job_panel()
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()
