@@ -223,7 +223,7 @@ RUNNERS = {jobs.TRAINING: run_training, jobs.FINE_TUNING: run_fine_tune, jobs.SW
 
 def run(folder):
     folder = Path(folder)
-    job = jobs.Job(folder)
+    job = jobs.open_job(folder)
     spec = job.spec()
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop_event.set())
@@ -240,11 +240,11 @@ def run(folder):
         model_store.check_writable()  # before any training: a model that cannot be saved is lost
         limit_tensorflow_threads()
         settings = TrainingSettings(**spec["settings"])
-        return RUNNERS[spec["kind"]](spec, settings, folder, model_store, progress, stop_event)
+        return RUNNERS[job.kind](spec, settings, folder, model_store, progress, stop_event)
 
 
 def main(folder):
-    what = {jobs.FINE_TUNING: "Fine-tuning", jobs.SWEEP: "The sweep"}.get(jobs.Job(folder).spec()["kind"], "Training")
+    what = jobs.open_job(folder).title
     try:
         state, fields = run(folder)
         result = {"state": state, "error": None, **fields}
