@@ -11,13 +11,13 @@ import streamlit as st
 from digit_app import fine_tune, fine_tune_verdict, jobs
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.fine_tune_verdict import plural
-from digit_app.model_store import ModelStoreError
 from digit_app.settings import train_limit_from_environment
 from digit_app.ui import access, resources
 from digit_app.ui.job_text import progress_text
+from digit_app.ui.use_model import take_failure, use_model_button
 from digit_app.ui.resources import job_owner
 
-FINE_TUNE_ERROR_KEY = "fine_tune_error"  # why the last Fine-tune or Use click did nothing
+FINE_TUNE_ERROR_KEY = "fine_tune_error"  # why the last Fine-tune click did nothing
 REFRESH_SECONDS = 0.75
 TEST_DIGITS = "10,000"
 
@@ -52,16 +52,6 @@ def stop_job(job_id):
     snapshot = resources.job_manager().job(job_id).snapshot()
     if access.can_stop_job(access.current_role(), snapshot.owner.session):
         resources.job_manager().stop(job_id, requested_by=job_owner().name)
-
-
-def use_fine_tuned_model(model_id):
-    if not access.can_change_models(access.current_role()):
-        st.session_state[FINE_TUNE_ERROR_KEY] = access.NOT_HOST
-        return
-    try:
-        resources.model_store().activate(model_id)
-    except (ValueError, ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
-        st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
 
 
 def percent_of(accuracy, count):
@@ -156,18 +146,9 @@ def fine_tune_result_ui(snapshot):
     )
     verdict = fine_tune_verdict.judge(scores)
     fine_tune_scores_ui(scores, verdict)
-    if resources.model_store().active_id() == snapshot.model_id:
-        st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
-    else:
-        may_change = access.can_change_models(access.current_role())
-        # Not the obvious next step when the scores argue against it.
-        st.button(
-            "Use this model", key="use_fine_tuned", type="secondary" if verdict.warnings else "primary",
-            icon=":material/draw:",
-            on_click=use_fine_tuned_model, args=(snapshot.model_id,), disabled=not may_change,
-            help="Make it the model that reads your drawings on the Draw page."
-            if may_change else access.NOT_HOST,
-        )
+    in_use = resources.model_store().active_id() == snapshot.model_id
+    # Not the obvious next step when the scores argue against it.
+    use_model_button(snapshot.model_id, key="use_fine_tuned", in_use=in_use, primary=not verdict.warnings)
 
 
 def fine_tune_ui(drawing_store, total):
@@ -186,7 +167,7 @@ def fine_tune_ui(drawing_store, total):
         st.info(f"Your fine-tune is queued, position {mine[0].snapshot().queue_position}; it starts when the "
                 "jobs before it end. Its progress shows here then.", icon=":material/hourglass:")
     fine_tune_intro_ui(drawing_store, total)
-    if error := st.session_state.pop(FINE_TUNE_ERROR_KEY, None):
+    if error := st.session_state.pop(FINE_TUNE_ERROR_KEY, None) or take_failure():
         st.error(error, icon=":material/block:")
     if snapshot is not None and snapshot.kind == jobs.FINE_TUNING:
         fine_tune_result_ui(snapshot)

@@ -11,7 +11,6 @@ import datetime
 import streamlit as st
 
 from digit_app import jobs
-from digit_app.model_store import ModelStoreError
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.evaluation import most_common_mistakes
 from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
@@ -23,6 +22,7 @@ from digit_app.settings import (
 )
 from digit_app.ui import access, charts, resources, sweep_tab
 from digit_app.ui.job_text import format_duration, progress_text
+from digit_app.ui.use_model import take_failure, use_model_button
 from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
@@ -42,7 +42,6 @@ AFTER_STOP_TEXT = {
     jobs.SAVING: "Saving the model…",
 }
 START_REFUSED_KEY = "train_page_start_refused"
-USE_FAILED_KEY = "train_page_use_failed"
 CONFIRM_STOP_KEY = "train_page_confirm_stop"  # the job id whose stop awaits confirmation
 QUEUE_FORM_KEY = "train_page_queue_form"  # this session is choosing settings for a queued job
 
@@ -412,16 +411,6 @@ def active_model_accuracy(active_id):
         return None
 
 
-def use_model(model_id):
-    if not access.can_change_models(access.current_role()):
-        st.session_state[USE_FAILED_KEY] = access.NOT_HOST
-        return
-    try:
-        resources.model_store().activate(model_id)
-    except (ValueError, ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
-        st.session_state[USE_FAILED_KEY] = str(error)
-
-
 def summary_row(snapshot):
     active_id = resources.model_store().active_id()
     accuracy_column, epochs_column, button_column = st.columns([1.2, 1, 1.2], vertical_alignment="center")
@@ -436,16 +425,8 @@ def summary_row(snapshot):
     )
     epochs_column.metric("Epochs", f"{snapshot.epochs_completed} of {snapshot.settings.epochs}")
     with button_column:
-        if in_use:
-            st.button("In use on the Draw page", key="use_model", disabled=True, icon=":material/check:")
-        else:
-            may_change = access.can_change_models(access.current_role())
-            st.button(
-                "Use this model", key="use_model", type="primary", icon=":material/draw:",
-                on_click=use_model, args=(snapshot.model_id,), disabled=not may_change,
-                help="Make it the model that reads your drawings." if may_change else access.NOT_HOST,
-            )
-    if failure := st.session_state.pop(USE_FAILED_KEY, None):
+        use_model_button(snapshot.model_id, key="use_model", in_use=in_use)
+    if failure := take_failure():
         st.error(failure)
 
 
