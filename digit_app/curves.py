@@ -11,6 +11,7 @@ fractional epoch places the point on the x axis (epoch 2, batch 50 of 100 is at 
 
 import math
 
+VALIDATIONS_PER_EPOCH = 5  # checks of the validation sample within each epoch (digit_app.training)
 TRAINING, VALIDATION_SAMPLE, VALIDATION_EPOCH = "training", "validation sample", "validation, epoch end"
 SERIES = (TRAINING, VALIDATION_SAMPLE, VALIDATION_EPOCH)  # the order of the legend
 

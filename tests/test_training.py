@@ -6,6 +6,7 @@ import pytest
 
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
+from digit_app.evaluation import to_model_input
 from digit_app.settings import TrainingSettings, capped_train_samples, digits_learned_from
 from digit_app.training import (
     MIN_VALIDATION_SAMPLE_SIZE,
@@ -13,7 +14,6 @@ from digit_app.training import (
     augment_batch,
     sample_loss_and_accuracy,
     split_train_validation,
-    to_model_input,
     train,
     validation_sample,
 )
