@@ -21,8 +21,11 @@ def served_to_others(monkeypatch):
     return settings
 
 
-def run(page):
+def run(page, model_id=None):
+    """The page; on the Models page, `model_id` is the model its link selects."""
     app = AppTest.from_file(str(UI / page), default_timeout=TIMEOUT_SECONDS)
+    if model_id:
+        app.query_params["model"] = model_id
     app.run()
     assert not app.exception
     return app
@@ -41,7 +44,7 @@ def test_a_read_only_visitor_can_keep_nothing(served_to_others, drawing_store, a
 def test_a_visitor_cannot_change_models(served_to_others, app_store, tiny_trained_model):
     model, metadata = tiny_trained_model.model, tiny_trained_model.metadata
     app_store.save(model, metadata("python train.py --arch dense-128"), model_id="another")
-    app = run("models.py")
+    app = run("models.py", model_id="another")
     assert "Only the host can choose the model in use or delete models." in [info.value for info in app.info]
     assert app.button(key="delete_another").disabled and app.button(key="activate_another").disabled
     assert app_store.exists("another") and app_store.active_id() == "default-cnn"
