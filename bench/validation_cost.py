@@ -49,7 +49,7 @@ def one_run(architecture, size, mnist):
         raise RuntimeError(f"expected 1 + {VALIDATIONS_PER_EPOCH} checks of the sample, got {len(result.check_seconds)}")
     return {"epoch": stamps[-1] - stamps[0], "checks": sum(result.check_seconds[1:]),
             "first": result.check_seconds[0], "training": result.seconds,
-            "sample": result.sample_size, "digits": result.training_digits}
+            "sample": result.sample_size, "digits": result.num_mnist}
 
 
 def main():

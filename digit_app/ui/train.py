@@ -13,12 +13,11 @@ import streamlit as st
 from digit_app import jobs
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.evaluation import most_common_mistakes
-from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
-from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from digit_app.architectures import ARCHITECTURES
 from digit_app.handwriting import NOT_A_DIGIT
 from digit_app.settings import (
-    MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR, TrainingSettings,
-    capped_train_samples, digits_learned_from, train_limit_from_environment,
+    DRAWINGS_LOSS_SHARE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR,
+    TrainingSettings, capped_train_samples, digits_learned_from, train_limit_from_environment,
 )
 from digit_app.curves import VALIDATIONS_PER_EPOCH
 from digit_app.ui import access, charts, curve_charts, resources, sweep_tab
@@ -30,10 +29,8 @@ REFRESH_SECONDS = 1.0
 ALL_DIGITS = "all"
 TRAIN_SIZES = [ALL_DIGITS, 1000, 5000, 10000]  # MNIST training digits taken; a few thousand try settings in seconds
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-DEFAULT_EPOCHS = 5
-DEFAULT_BATCH_SIZE = 128
-DEFAULT_LEARNING_RATE = 0.001
-DEFAULT_VALIDATION_FRACTION = 0.1
+FORM_KEYS = ("architecture", "epochs", "batch_size", "learning_rate", "validation_fraction", "augment",
+             "cosine_decay", "handwriting")
 TEST_DIGITS = "10,000"
 AFTER_STOP_TEXT = {
     jobs.CHECKING: "Checking the model on the test set, then saving it…",
@@ -63,19 +60,15 @@ def describe_settings(settings):
     return " · ".join(parts)
 
 
-def form_defaults():
-    """The settings form's starting values, by widget key."""
-    return dict(
-        architecture=DEFAULT_ARCHITECTURE, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
-        learning_rate=DEFAULT_LEARNING_RATE, validation_fraction=DEFAULT_VALIDATION_FRACTION,
-        augment=False, cosine_decay=False, handwriting=True, train_size=ALL_DIGITS,
-    )
-
-
 def form_values(settings):
-    """A job's TrainingSettings as the settings form's values, by widget key."""
-    values = {key: getattr(settings, key) for key in form_defaults() if key != "train_size"}
+    """TrainingSettings as the settings form's values, by widget key."""
+    values = {key: getattr(settings, key) for key in FORM_KEYS}
     return {**values, "train_size": settings.max_train_samples or ALL_DIGITS}
+
+
+def form_defaults():
+    """The settings form's starting values: TrainingSettings' defaults, as train.py's are."""
+    return form_values(TrainingSettings())
 
 
 def fill_form(running_settings):
@@ -98,7 +91,8 @@ def fill_form(running_settings):
 def train_size_label(size):
     """'All 54,000' (the digits learned from with the default validation fraction: a label that
     moved with the fraction would make a new widget) or '5,000'."""
-    return f"All {digits_learned_from(None, DEFAULT_VALIDATION_FRACTION):,}" if size == ALL_DIGITS else f"{size:,}"
+    default_fraction = TrainingSettings().validation_fraction
+    return f"All {digits_learned_from(None, default_fraction):,}" if size == ALL_DIGITS else f"{size:,}"
 
 
 def choose_settings(disabled=False):
