@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 
 from digit_app import preprocess, store
-from digit_app.ui import access, feedback, resources
+from digit_app.ui import access, compare_panel, feedback, inside_panel, resources
+from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
 DEFAULT_STROKE_WIDTH = 20
@@ -21,9 +22,6 @@ PAPER_COLOR = "#ffffff"
 UNSURE_BELOW = 0.8  # calibrated: a reading shown under 80% is wrong more than one time in five
 PIXEL_SCALE = 7  # the 28x28 model input is shown at 196x196: each pixel a visible 7x7 square
 GRID_LEVEL = 70  # grey of the lines between the enlarged pixels (0 black, 255 white)
-WINNER_COLOR = "#4f46e5"
-OTHER_COLOR = "#c7d2fe"
-CHART_HEIGHT = 230
 CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
 CANVAS_DRAWING_KEY = "canvas_drawing"  # the strokes as the canvas last sent them (Fabric.js JSON)
 CANVAS_START_KEY = "canvas_start"  # the strokes a remounted canvas starts from
@@ -52,47 +50,6 @@ def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
     enlarged[::scale, :] = np.maximum(enlarged[::scale, :], grid_level)
     enlarged[:, ::scale] = np.maximum(enlarged[:, ::scale], grid_level)
     return enlarged
-
-
-def probability_chart_spec(probabilities, digit):
-    """A Vega-Lite bar chart of the ten probabilities, digits 0-9 along x, the winner highlighted."""
-    values = [
-        {"digit": str(d), "probability": float(p), "winner": d == digit, "label": f"{p:.0%}" if p >= 0.01 else ""}
-        for d, p in enumerate(probabilities)
-    ]
-    x = {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0, "title": None}}
-    y = {
-        "field": "probability",
-        "type": "quantitative",
-        "scale": {"domain": [0, 1]},
-        "axis": {"format": "%", "title": None, "tickCount": 5},
-    }
-    bars = {
-        "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
-        "encoding": {
-            "x": x,
-            "y": y,
-            "color": {"condition": {"test": "datum.winner", "value": WINNER_COLOR}, "value": OTHER_COLOR},
-            "tooltip": [
-                {"field": "digit", "title": "Digit"},
-                {"field": "probability", "title": "Probability", "format": ".1%"},
-            ],
-        },
-    }
-    labels = {
-        "mark": {"type": "text", "dy": -8, "fontSize": 12},
-        "encoding": {"x": x, "y": y, "text": {"field": "label"}},
-    }
-    return {"data": {"values": values}, "height": CHART_HEIGHT, "layer": [bars, labels]}
-
-
-def with_data_in_layers(spec):
-    """The same chart with its data inside each layer. Streamlit turns top-level data into an
-    Arrow table through pandas, about 3 ms a stroke for ten bars; data inside the layers goes as
-    it is, in the spec's JSON."""
-    spec = dict(spec)
-    data = spec.pop("data")
-    return {**spec, "layer": [{**layer, "data": data} for layer in spec["layer"]]}
 
 
 def model_caption(model_id):
@@ -245,6 +202,8 @@ def drawing_area():
                 return
             prediction = None if canvas is None else predictor.predict_canvas(canvas)
             reading_ui(prediction, canvas, predictor.model_id)
+    inside_panel.inside_expander_ui(predictor, prediction)
+    compare_panel.compare_expander_ui(prediction, predictor.model_id)
     with model_notes:
         st.caption(model_caption(predictor.model_id))
         if load_warning:
