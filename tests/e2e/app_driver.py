@@ -257,9 +257,10 @@ def stroke(page, points, steps_per_segment=STEPS_PER_SEGMENT):
     page.mouse.up()
 
 
-def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT):
+def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT, with_finger=False):
     """Draw strokes (lists of points, see stroke()) and wait after each one until the app has
     read it, as happens when a person draws: the canvas sends a drawing 200 ms after a mouse-up.
+    with_finger: touch events (touch_stroke) instead of the mouse.
 
     A canvas that has just appeared (first load, Clear) ignores the mouse until its drawing tool
     is set up; a stroke that leaves no ink on it is drawn again."""
@@ -267,7 +268,7 @@ def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT):
         before = finished_runs(page)
         for _ in range(STROKE_ATTEMPTS):
             ink_before = canvas_pixels(page)
-            stroke(page, points, steps_per_segment)
+            (touch_stroke if with_finger else stroke)(page, points, steps_per_segment)
             if _wait_for_change(page, ink_before):
                 break
         else:
