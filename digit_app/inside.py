@@ -27,7 +27,11 @@ GRADIENT_X_INPUT = "gradient x input"
 OCCLUSION = "occlusion"
 SALIENCY_METHODS = (GRADIENT_X_INPUT, OCCLUSION)
 SALIENCY_METHOD = OCCLUSION
-OCCLUSION_PATCH = 3  # px: about one stroke's width at 28x28 (preprocess keeps strokes 2-3 px wide)
+# Squares of 3 px (a stroke is 2-3 px wide at 28x28) at every pixel. Coarser settings cost fewer
+# model calls but name worse pixels: on a drawn 7, wiping the 10 pixels named left 17% of the
+# margin at 3 px every pixel, 48% at 3 px every 2, and 104% (no better than random) at 4 px every 2.
+OCCLUSION_PATCH = 3
+OCCLUSION_STRIDE = 1
 STRONGEST_UNITS = 10
 CONVOLUTION = "convolution"
 DENSE = "dense"
@@ -173,13 +177,13 @@ class Inspector:
             for name, kind, output in zip(self.layer_names, self.layer_kinds, outputs, strict=True)
         ]
 
-    def _occlusion(self, image, reading, runner_up, patch=OCCLUSION_PATCH):
+    def _occlusion(self, image, reading, runner_up, patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE):
         """Mean margin lost, over the patch x patch squares that cover each pixel, when a square is
         wiped. Squares without ink change nothing and are not run."""
         corners = [
             (row, column)
-            for row in range(INPUT_SIZE - patch + 1)
-            for column in range(INPUT_SIZE - patch + 1)
+            for row in range(0, INPUT_SIZE - patch + 1, stride)
+            for column in range(0, INPUT_SIZE - patch + 1, stride)
             if image[row : row + patch, column : column + patch].any()
         ]
         if not corners:
