@@ -167,7 +167,9 @@ def reading_predictor(model_id):
 def _inspector(model_id, file_version, _predictor):
     from digit_app.inside import Inspector
 
-    return Inspector(_predictor.model)
+    built = Inspector(_predictor.model)
+    _spare_from_garbage_collection()  # its traced functions too, or the collector walks them every stroke
+    return built
 
 
 def inspector(loaded):
