@@ -60,7 +60,7 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--arch", choices=list(ARCHITECTURES), default=DEFAULT_ARCHITECTURE,
-        help="architecture: " + "; ".join(f"{name}: {text}" for name, (text, _) in ARCHITECTURES.items())
+        help="architecture: " + "; ".join(f"{name}: {architecture.description}" for name, architecture in ARCHITECTURES.items())
         + f" (default {DEFAULT_ARCHITECTURE})",
     )
     parser.add_argument("--epochs", type=_whole_number(1, MAX_EPOCHS), default=defaults.epochs,
@@ -92,13 +92,13 @@ def parse_args(argv=None):
     parser.add_argument("--activate", action="store_true", help="make the new model the active one for the app")
     args = parser.parse_args(argv)
     if args.id is not None:
-        from digit_app.store import default_store, validate_id
+        from digit_app.model_store import ModelStore, validate_id
 
         try:
             validate_id(args.id)
         except ValueError as error:
             parser.error(str(error))
-        if default_store.exists(args.id):
+        if ModelStore().exists(args.id):
             parser.error(f"a model with id {args.id!r} already exists; choose another --id")
     return args
 
@@ -131,7 +131,7 @@ class _EpochPrinter:
 def _load_drawings():
     """(images, labels, path) of every saved drawing; exits 2 with one line when there are none
     or the database cannot be read, before anything is trained."""
-    from digit_app.drawings import DrawingStore, DrawingStoreError
+    from digit_app.drawing_store import DrawingStore, DrawingStoreError
 
     drawing_store = DrawingStore()
     if not drawing_store.path.exists():  # opening it would create an empty database: nothing to read
@@ -162,10 +162,9 @@ def main(argv=None):
         return sweep_main((sys.argv[1:] if argv is None else argv)[1:])
     args = parse_args(argv)
     drawings = _load_drawings() if args.include_drawings else None
-    _check_store()
-    from digit_app import store
+    model_store = _checked_store()
     from digit_app.data import load_mnist
-    from digit_app.personalize import DRAWINGS_LOSS_SHARE, weighted_drawings
+    from digit_app.fine_tune import DRAWINGS_LOSS_SHARE, weighted_drawings
     from digit_app.settings import TrainingSettings
     from digit_app.training import train
 
@@ -189,23 +188,26 @@ def main(argv=None):
                    extra_examples=extra_examples)
     command = "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     metadata = {**result.metadata(command.strip()), **extra_metadata}
-    model_id = store.save(result.model, metadata, model_id=args.id, activate=args.activate)
+    model_id = model_store.save(result.model, metadata, model_id=args.id, activate=args.activate)
     if result.handwriting:
         print(f"Mixed in {result.handwriting['drawings']:,} generated drawings "
               f"({result.handwriting['non_digits']:,} of them no digit); confidence temperature {result.temperature:.2f}")
     print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
-    print(f"Saved as {model_id!r} in {store.model_path(model_id)}" + (" (active)" if args.activate else ""))
+    print(f"Saved as {model_id!r} in {model_store.model_path(model_id)}" + (" (active)" if args.activate else ""))
 
 
-def _check_store():
-    """Before any training: clean what a killed save left, and make sure a model can be saved."""
-    from digit_app.store import StoreNotWritable, default_store
+def _checked_store():
+    """Before any training: clean what a killed save left, and make sure a model can be saved.
+    Returns the model store."""
+    from digit_app.model_store import ModelStore, StoreNotWritable
 
-    default_store.remove_leftover_temporary_files()
+    model_store = ModelStore()
+    model_store.remove_leftover_temporary_files()
     try:
-        default_store.check_writable()
+        model_store.check_writable()
     except StoreNotWritable as error:
         sys.exit(_one_line_error(str(error)))
+    return model_store
 
 
 def parse_sweep_args(argv):
@@ -265,7 +267,6 @@ def sweep_main(argv):
     args = parse_sweep_args(argv)
     from digit_app import sweep
     from digit_app.settings import TrainingSettings
-    from digit_app.store import default_store
 
     try:
         settings = sweep.SweepSettings(
@@ -277,12 +278,12 @@ def sweep_main(argv):
         )
     except ValueError as error:
         sys.exit(_one_line_error(str(error)))
-    _check_store()
-    where = settings.storage or default_store.root / sweep.JOURNAL_FILE
+    model_store = _checked_store()
+    where = settings.storage or model_store.root / sweep.JOURNAL_FILE
     print(f"Study {settings.study!r} in {where}: {settings.num_trials} trials in all", flush=True)
-    study = sweep.run_sweep(settings, default_store, on_trials_changed=_TrialPrinter(), on_trial_start=_print_trial_start)
-    best = sweep.best_saved_model(study, default_store)
-    print(f"Best model: {best!r} in {default_store.model_path(best)}" if best else "No trial completed.")
+    study = sweep.run_sweep(settings, model_store, on_trials_changed=_TrialPrinter(), on_trial_start=_print_trial_start)
+    best = sweep.best_saved_model(study, model_store)
+    print(f"Best model: {best!r} in {model_store.model_path(best)}" if best else "No trial completed.")
 
 
 def _print_trial_start(number, settings):

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from digit_app import handwriting, store  # noqa: E402
+from digit_app import handwriting  # noqa: E402
+from digit_app.model_store import ModelStore  # noqa: E402
 from digit_app.calibration import CALIBRATION_BINS, expected_calibration_error  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
 from digit_app.handwriting import NOT_A_DIGIT, Form, arc, curve, line  # noqa: E402
@@ -256,7 +257,7 @@ def _predictor(result):
 
 def main(argv=None):
     args = parse_args(argv)
-    model_store = store.default_store
+    model_store = ModelStore()
     model_id = args.model or model_store.active_id()
     predictor = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
     print(f"model: {model_id} ({predictor.model.output_shape[-1]} outputs, temperature {predictor.temperature:.2f})")

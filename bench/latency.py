@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from digit_app import store  # noqa: E402
+from digit_app.model_store import ModelStore  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
 from digit_app.inference import Predictor  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
@@ -50,7 +50,7 @@ def main():
     args = parser.parse_args()
 
     if args.model:
-        predictor = Predictor(store.load(args.model), args.model)
+        predictor = Predictor(ModelStore().load(args.model), args.model)
     else:
         predictor = Predictor.for_active_model()
     rng = np.random.default_rng(0)

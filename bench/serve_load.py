@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from digit_app.store import ACTIVE_FILE  # noqa: E402
+from digit_app.model_store import ACTIVE_FILE  # noqa: E402
 from tests.e2e import app_driver  # noqa: E402
 
 DIGITS = [  # strokes in canvas pixels, drawn one after another like a hand would

@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digit_app import store  # noqa: E402
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore  # noqa: E402
 from digit_app.architectures import ARCHITECTURES  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
 from digit_app.settings import TrainingSettings  # noqa: E402
@@ -57,7 +57,7 @@ def main():
     parser.add_argument("--augment-only", action="store_true", help="only with augmentation, as the default is trained")
     args = parser.parse_args()
     mnist = load_mnist()
-    meta = store.default_store.metadata(store.DEFAULT_MODEL_ID)
+    meta = ModelStore().metadata(DEFAULT_MODEL_ID)
     print(f"{'architecture':<14}{'augment':<9}{'s/epoch':>9}{'samples/s':>11}{'setup s':>9}")
     for architecture in [args.architecture] if args.architecture else ARCHITECTURES:
         for augment in (True,) if args.augment_only else (False, True):

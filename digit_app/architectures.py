@@ -5,6 +5,8 @@ Keras is imported only when a model is built, so that listing the architectures 
 --help and argument errors) stays instant.
 """
 
+from typing import Callable, NamedTuple
+
 DEFAULT_ARCHITECTURE = "cnn"
 DIGIT_CLASSES = 10
 WITH_NOT_A_DIGIT = 11  # the ten digits and "not a digit" (digit_app.handwriting.NOT_A_DIGIT)
@@ -48,15 +50,16 @@ def _cnn(layers, num_classes):
     ]
 
 
+class Architecture(NamedTuple):
+    description: str  # shown in the CLI's --help and on the Train and Models pages
+    layers: Callable  # layers(keras.layers, num_classes) -> the list of layers after the input
+
+
 ARCHITECTURES = {
-    "cnn": ("convolutional net, the default and the most accurate", _cnn),
-    "dense-128": ("dense 784-128-10, the second notebook's net", _dense_128),
-    "dense-32-64": ("dense 784-32-64-10, the first notebook's net", _dense_32_64),
+    "cnn": Architecture("convolutional net, the default and the most accurate", _cnn),
+    "dense-128": Architecture("dense 784-128-10, the second notebook's net", _dense_128),
+    "dense-32-64": Architecture("dense 784-32-64-10, the first notebook's net", _dense_32_64),
 }
-
-
-def describe(name):
-    return ARCHITECTURES[name][0]
 
 
 def check_architecture(name):
@@ -78,5 +81,5 @@ def build_model(name=DEFAULT_ARCHITECTURE, seed=None, num_classes=DIGIT_CLASSES)
         raise ValueError(f"num_classes is {num_classes!r}; expected {DIGIT_CLASSES} or {WITH_NOT_A_DIGIT}.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    stack = ARCHITECTURES[name][1](keras.layers, num_classes)
+    stack = ARCHITECTURES[name].layers(keras.layers, num_classes)
     return keras.Sequential([keras.Input((28, 28), name="image"), *stack], name=name)

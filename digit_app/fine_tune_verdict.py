@@ -1,4 +1,4 @@
-"""What a fine-tune's before/after figures mean, in words, for the My drawings page.
+"""What a fine-tune's before/after scores mean, in words, for the My drawings page.
 
 Three things can mislead a person reading "before" and "after":
 - a change of nothing shown as a gain ("+0.0 points" beside a green arrow);
@@ -27,7 +27,7 @@ class Verdict:
     mnist: Change  # on the 10,000 MNIST test digits
     held_out_too_small: bool
     warnings: tuple  # sentences that argue against using the model
-    notes: tuple  # sentences that qualify the figures
+    notes: tuple  # sentences that qualify the scores
 
 
 def plural(count, noun):
@@ -55,13 +55,13 @@ def chance_margin(num_drawings, accuracy_before, accuracy_after):
     return CHANCE_Z * math.sqrt(spread)
 
 
-def judge(figures):
-    """The Verdict on a digit_app.personalize.FineTuneFigures."""
-    held_out = figures.num_evaluation_drawings
-    right_before = round(figures.drawings_accuracy_before * held_out)
-    right_after = round(figures.drawings_accuracy_after * held_out)
+def judge(scores):
+    """The Verdict on a digit_app.fine_tune.FineTuneScores."""
+    held_out = scores.num_evaluation_drawings
+    right_before = round(scores.drawings_accuracy_before * held_out)
+    right_after = round(scores.drawings_accuracy_after * held_out)
     changed = right_after - right_before
-    margin = chance_margin(held_out, figures.drawings_accuracy_before, figures.drawings_accuracy_after)
+    margin = chance_margin(held_out, scores.drawings_accuracy_before, scores.drawings_accuracy_after)
     too_small = abs(changed) <= margin
     notes = []
     if too_small:
@@ -72,7 +72,7 @@ def judge(figures):
             "Keep more drawings for a clear answer."
         )
     warnings = []
-    mnist_fall = (figures.mnist_accuracy_before - figures.mnist_accuracy_after) * 100
+    mnist_fall = (scores.mnist_accuracy_before - scores.mnist_accuracy_after) * 100
     if mnist_fall > MNIST_DROP_WARNING_POINTS:
         warnings.append(
             f"MNIST accuracy fell by {mnist_fall:.2f} points, more than {MNIST_DROP_WARNING_POINTS} points: "
@@ -80,8 +80,8 @@ def judge(figures):
             "drawings matters more to you."
         )
     return Verdict(
-        drawings=change_in_points(figures.drawings_accuracy_before, figures.drawings_accuracy_after, 1),
-        mnist=change_in_points(figures.mnist_accuracy_before, figures.mnist_accuracy_after, 2),
+        drawings=change_in_points(scores.drawings_accuracy_before, scores.drawings_accuracy_after, 1),
+        mnist=change_in_points(scores.mnist_accuracy_before, scores.mnist_accuracy_after, 2),
         held_out_too_small=too_small,
         warnings=tuple(warnings),
         notes=tuple(notes),

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from digit_app import store
+from digit_app.model_store import ModelStore
 from digit_app.architectures import DIGIT_CLASSES
 from digit_app.calibration import with_temperature
 from digit_app.preprocess import canvas_to_mnist
@@ -59,7 +59,7 @@ class Predictor:
 
     @classmethod
     def for_active_model(cls, model_store=None):
-        model_store = model_store or store.default_store
+        model_store = model_store or ModelStore()
         model_id, model = model_store.resolve_active()
         return cls(model, model_id, temperature_of(model_store, model_id))
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_app import jobs, personalize, store
+from digit_app import fine_tune, jobs
+from digit_app.model_store import ModelStore, StoreNotWritable
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
 # Above the server's priority (0): the scheduler gives the server the CPU first, so drawings are
@@ -144,7 +145,7 @@ def save_with_test_figures(model, metadata, data, model_store, progress, folder)
 
 def load_drawings(folder, spec):
     """The user's drawings to train on: as the page gave them, else from the drawings database."""
-    from digit_app.drawings import DrawingStore
+    from digit_app.drawing_store import DrawingStore
 
     path = Path(folder) / jobs.DRAWINGS
     if path.exists():
@@ -162,7 +163,7 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
     extra_examples, extra_metadata = None, {}
     if spec.get("include_drawings"):
         images, labels = load_drawings(folder, spec)
-        extra_examples, extra_metadata = personalize.weighted_drawings(images, labels, settings, len(data.x_train))
+        extra_examples, extra_metadata = fine_tune.weighted_drawings(images, labels, settings, len(data.x_train))
     if stop_event.is_set():
         return jobs.STOPPED, {}  # stopped while loading: nothing to train, test or save
     result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
@@ -175,13 +176,13 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
 
 
 def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
-    from digit_app.drawings import DrawingStore
+    from digit_app.drawing_store import DrawingStore
 
     progress.set(phase="Loading MNIST, the model and your drawings")
     data = load_data(folder)
     base_model = model_store.load(spec["base_model_id"])
     progress.set(phase="Scoring the model as it is, then fine-tuning it")
-    result = personalize.fine_tune(
+    result = fine_tune.fine_tune(
         base_model, DrawingStore(spec["drawings_path"], owner=spec.get("drawings_owner")),
         base_model_id=spec["base_model_id"],
         architecture=settings.architecture, data=data, on_batch_end=progress.on_batch_end,
@@ -191,7 +192,7 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
         handwriting=settings.handwriting,
     )
     fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
-              "fine_tune": result.figures.__dict__}
+              "fine_tune": result.scores.__dict__}
     if result.epochs_completed >= 1:
         fields.update(save_with_test_figures(
             result.model, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder
@@ -233,7 +234,7 @@ def run(folder):
     with open(Path(spec["jobs_dir"]) / SLOT_LOCK, "w") as slot:
         fcntl.flock(slot, fcntl.LOCK_EX)  # the queue orders the jobs; the lock makes sure of it
         progress.set(state=jobs.RUNNING, phase="Starting", running_since=time.time())
-        model_store = store.ModelStore(spec["models_dir"])
+        model_store = ModelStore(spec["models_dir"])
         model_store.remove_leftover_temporary_files()
         model_store.check_writable()  # before any training: a model that cannot be saved is lost
         limit_tensorflow_threads()
@@ -249,7 +250,7 @@ def main(folder):
     except Exception as error:  # the job must end in a state the page can show, whatever failed
         traceback.print_exc()
         message = _TERMINAL_CODES.sub("", str(error))
-        if isinstance(error, store.StoreNotWritable):
+        if isinstance(error, StoreNotWritable):
             result = {"state": jobs.FAILED, "error": f"{what} did not start: {message}"}
         else:
             result = {"state": jobs.FAILED, "error": f"{what} failed: {type(error).__name__}: {message}"}

@@ -30,9 +30,6 @@ For other pages (roles, messages): a snapshot names its `job_id`, `kind`, `state
 `owner` who started it (a JobOwner: `name` to show, `session` to compare); `stop_requested_by`
 names who asked it to stop. Job ids are folder names; `JobManager.job(job_id)` finds one.
 
-Environment: DIGIT_APP_TRAIN_LIMIT (a whole number, 20 to 60000) trains the pages' jobs on the
-first that many MNIST training digits only: for tests and slow machines. The test set stays
-the full 10,000 digits.
 """
 
 import dataclasses
@@ -51,10 +48,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_app import personalize, store
-from digit_app.settings import HISTORY_KEYS, TrainingSettings
+from digit_app import fine_tune
+from digit_app.fine_tune import FineTuneScores
+from digit_app.settings import HISTORY_KEYS, TrainingSettings, drawings_path
 
-TRAIN_LIMIT_ENV_VAR = "DIGIT_APP_TRAIN_LIMIT"
 SOURCE = "app: Train page"
 FINE_TUNE_SOURCE = "app: My drawings page (fine-tuned on the user's drawings)"
 NUM_MISCLASSIFIED = 24
@@ -80,25 +77,6 @@ SPEC, PROCESS, PROGRESS, STOP, RESULT, ARRAYS, LOG, DATA, DRAWINGS = (
     "spec.json", "process.json", "progress.json", "stop.json", "result.json", "result.npz", "log.txt", "data.npz",
     "drawings.npz",
 )
-
-
-def train_limit_from_environment():
-    """max_train_samples from DIGIT_APP_TRAIN_LIMIT, or None when it is not set."""
-    text = os.environ.get(TRAIN_LIMIT_ENV_VAR, "").strip()
-    if not text:
-        return None
-    fix = "fix or unset it and restart the app"
-    try:
-        limit = int(text)
-    except ValueError:
-        raise ValueError(
-            f"{TRAIN_LIMIT_ENV_VAR} must be a whole number of training digits, got {text!r}; {fix}."
-        ) from None
-    try:
-        TrainingSettings(max_train_samples=limit)  # the one place that knows the limits
-    except ValueError as error:
-        raise ValueError(f"{TRAIN_LIMIT_ENV_VAR}: {error} Then {fix}.") from None
-    return limit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +122,7 @@ class JobSnapshot:
     misclassified: Misclassified | None = None
     error: str | None = None
     kind: str = TRAINING
-    fine_tune: personalize.FineTuneFigures | None = None  # a fine-tune's before/after figures, once it ends
+    fine_tune: FineTuneScores | None = None  # a fine-tune's before/after scores, once it ends
     job_id: str = ""
     owner: JobOwner = JobOwner()
     queue_position: int = 0  # jobs ahead of a queued one: 1 when it runs next; 0 when it starts now
@@ -420,7 +398,7 @@ class Job:
         if state == RUNNING and stop is not None and phase not in AFTER_TRAINING_PHASES:
             phase = STOPPING
         history = progress.get("history") or {key: [] for key in HISTORY_KEYS}
-        fine_tune = result.get("fine_tune")
+        scores = result.get("fine_tune")
         return JobSnapshot(
             state=state,
             phase=phase,
@@ -440,7 +418,7 @@ class Job:
             model_id=result.get("model_id"),
             error=result.get("error"),
             kind=spec["kind"],
-            fine_tune=personalize.FineTuneFigures(**fine_tune) if fine_tune else None,
+            fine_tune=FineTuneScores(**scores) if scores else None,
             job_id=self.job_id,
             owner=JobOwner(**spec["owner"]),
             queue_position=self._manager.queue_position(self.job_id) if state == QUEUED and self._manager else 0,
@@ -479,20 +457,15 @@ class JobManager:
     """The job folders of one model store: start jobs, find the running one, list the queue.
 
     Every method reads the folders afresh, so any number of server processes (or a restarted one)
-    see the same jobs. `root` is where the job folders go (default: <model store>/jobs)."""
+    see the same jobs. `root` is where the job folders go (default: <model store>/jobs); a manager
+    made with a root alone can read and order the jobs but not start one."""
 
     def __init__(self, model_store=None, root=None):
-        self._model_store = model_store
-        self._root = Path(root) if root is not None else None
+        if model_store is None and root is None:
+            raise ValueError("A JobManager needs the model store its jobs save to, or the folder of its jobs.")
+        self.model_store = model_store
+        self.root = Path(root) if root is not None else model_store.root / JOBS_FOLDER
         self._children = {}  # job id -> Popen, for the jobs this process started
-
-    @property
-    def model_store(self):
-        return self._model_store or store.default_store  # looked up late: tests repoint the default
-
-    @property
-    def root(self):
-        return self._root or self.model_store.root / JOBS_FOLDER
 
     # --- starting ---
 
@@ -506,13 +479,13 @@ class JobManager:
         return self._launch(TRAINING, settings, owner, options, data, drawings)
 
     def start_fine_tune(self, base_model_id, drawings_path=None, *, owner=None, data=None,
-                        epochs=personalize.DEFAULT_EPOCHS, learning_rate=personalize.DEFAULT_LEARNING_RATE,
-                        mnist_samples=personalize.DEFAULT_MNIST_SAMPLES,
-                        evaluation_fraction=personalize.DEFAULT_EVALUATION_FRACTION, seed=0,
+                        epochs=fine_tune.DEFAULT_EPOCHS, learning_rate=fine_tune.DEFAULT_LEARNING_RATE,
+                        mnist_samples=fine_tune.DEFAULT_MNIST_SAMPLES,
+                        evaluation_fraction=fine_tune.DEFAULT_EVALUATION_FRACTION, seed=0,
                         handwriting=True, drawings_owner=None) -> Job:
-        """Fine-tune a stored model on the user's drawings (digit_app.personalize.fine_tune)."""
+        """Fine-tune a stored model on the user's drawings (digit_app.fine_tune.fine_tune)."""
         architecture = self.model_store.metadata(base_model_id).get("architecture")
-        settings = personalize.fine_tune_settings(
+        settings = fine_tune.fine_tune_settings(
             architecture, epochs=epochs, learning_rate=learning_rate, mnist_samples=mnist_samples, seed=seed,
             handwriting=handwriting,
         )
@@ -630,37 +603,5 @@ class JobManager:
 
 
 def _drawings_path(path):
-    from digit_app.drawings import default_path
+    return str(path or drawings_path())
 
-    return str(path or default_path())
-
-
-_manager = JobManager()  # the jobs of the default store; tests may replace it
-
-
-def manager() -> JobManager:
-    return _manager
-
-
-def start(settings: TrainingSettings, **options) -> Job:
-    return _manager.start(settings, **options)
-
-
-def start_fine_tune(base_model_id, drawings_path=None, **options) -> Job:
-    return _manager.start_fine_tune(base_model_id, drawings_path, **options)
-
-
-def start_sweep(sweep_settings, **options) -> Job:
-    return _manager.start_sweep(sweep_settings, **options)
-
-
-def current() -> Job | None:
-    return _manager.current()
-
-
-def snapshot() -> JobSnapshot | None:
-    return _manager.snapshot()
-
-
-def stop(job_id=None, requested_by="someone"):
-    return _manager.stop(job_id, requested_by)

@@ -1,9 +1,12 @@
-"""Training settings and their limits, checked in one place for the CLI and the app.
+"""Training settings and their limits, checked in one place for the CLI and the app; and the
+folders the app keeps its data in, from the environment.
 
 Imports no TensorFlow, so that bad arguments are refused at once.
 """
 
 import dataclasses
+import os
+from pathlib import Path
 
 from digit_app.architectures import DEFAULT_ARCHITECTURE, check_architecture
 
@@ -13,6 +16,22 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MIN_VALIDATION_FRACTION = 0.01
 MAX_VALIDATION_FRACTION = 0.5
 MAX_AUGMENT_STRENGTH = 1.5
+REPOSITORY = Path(__file__).resolve().parent.parent
+MODELS_ENV_VAR = "DIGIT_APP_MODELS"
+SHIPPED_MODELS_FOLDER = REPOSITORY / "models"
+DRAWINGS_ENV_VAR = "DIGIT_APP_DRAWINGS_DB"
+DEFAULT_DRAWINGS_PATH = REPOSITORY / "data" / "drawings.sqlite3"
+TRAIN_LIMIT_ENV_VAR = "DIGIT_APP_TRAIN_LIMIT"
+
+
+def models_folder():
+    """The model store's folder: $DIGIT_APP_MODELS if set, else the repository's models/."""
+    return Path(os.environ.get(MODELS_ENV_VAR) or SHIPPED_MODELS_FOLDER)
+
+
+def drawings_path():
+    """The drawings database: $DIGIT_APP_DRAWINGS_DB if set, else data/drawings.sqlite3 in the repository."""
+    return Path(os.environ.get(DRAWINGS_ENV_VAR) or DEFAULT_DRAWINGS_PATH)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,3 +76,23 @@ class TrainingSettings:
 def _check_int(name, value, low, high):
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name.capitalize()} must be a whole number from {low} to {high}, got {value!r}.")
+
+
+def train_limit_from_environment():
+    """max_train_samples for the pages' jobs from DIGIT_APP_TRAIN_LIMIT (for tests and slow
+    machines), or None when it is not set."""
+    text = os.environ.get(TRAIN_LIMIT_ENV_VAR, "").strip()
+    if not text:
+        return None
+    fix = "fix or unset it and restart the app"
+    try:
+        limit = int(text)
+    except ValueError:
+        raise ValueError(
+            f"{TRAIN_LIMIT_ENV_VAR} must be a whole number of training digits, got {text!r}; {fix}."
+        ) from None
+    try:
+        TrainingSettings(max_train_samples=limit)  # the one place that knows the limits
+    except ValueError as error:
+        raise ValueError(f"{TRAIN_LIMIT_ENV_VAR}: {error} Then {fix}.") from None
+    return limit

@@ -26,7 +26,7 @@ import datetime
 import os
 import socket
 
-from digit_app import store
+from digit_app.model_store import ModelStore, validate_id
 from digit_app.architectures import ARCHITECTURES
 from digit_app.settings import MAX_AUGMENT_STRENGTH, MAX_BATCH_SIZE, MAX_EPOCHS, TrainingSettings
 
@@ -79,7 +79,7 @@ class SweepSettings:
         _check_range("Epochs", self.epochs, 1, MAX_EPOCHS)
         _check_range("Augmentation strengths", self.augment_strengths, 0.0, MAX_AUGMENT_STRENGTH)
         try:
-            store.validate_id(f"{self.study}-trial-0")
+            validate_id(f"{self.study}-trial-0")
         except ValueError:
             raise ValueError(
                 f"Study name {self.study!r} cannot name its models: use letters, digits, '-', '_' or '.', "
@@ -194,7 +194,7 @@ def run_sweep(settings: SweepSettings, model_store=None, *, data=None, stop_even
     import optuna
     from optuna.trial import TrialState
 
-    model_store = model_store or store.default_store
+    model_store = model_store or ModelStore()
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     study = open_study(settings, model_store)
     notify = (lambda: on_trials_changed(trial_rows(study, model_store))) if on_trials_changed else (lambda: None)

@@ -5,11 +5,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from digit_app import handwriting, jobs, store as store_module  # noqa: E402
+from digit_app import handwriting  # noqa: E402
 from digit_app.data import Mnist, load_mnist  # noqa: E402
-from digit_app.settings import TrainingSettings  # noqa: E402
-from digit_app.store import ModelStore  # noqa: E402
+from digit_app.model_store import DEFAULT_MODEL_ID  # noqa: E402
+from digit_app.settings import DRAWINGS_ENV_VAR, MODELS_ENV_VAR, TRAIN_LIMIT_ENV_VAR, TrainingSettings  # noqa: E402
 from digit_app.training import train  # noqa: E402
+from digit_app.ui import resources  # noqa: E402
 
 JOB_TIMEOUT_SECONDS = 90
 
@@ -38,22 +39,33 @@ def small_mnist(mnist):
     return Mnist(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:500], mnist.y_test[:500])
 
 
+@pytest.fixture(autouse=True)
+def app_folders(tmp_path, monkeypatch):
+    """Every test has its own model store, drawings database and jobs in tmp_path, never the
+    user's models/ and data/: the environment names them, and the pages' resources
+    (digit_app.ui.resources) are made afresh from it."""
+    monkeypatch.setenv(MODELS_ENV_VAR, str(tmp_path / "models"))
+    monkeypatch.setenv(DRAWINGS_ENV_VAR, str(tmp_path / "drawings.sqlite3"))
+    resources.forget_stores()
+    yield tmp_path
+    resources.forget_stores()
+
+
 @pytest.fixture
-def store(tmp_path):
-    return ModelStore(tmp_path / "models")
+def store():
+    """The model store in tmp_path: empty, the one the pages use."""
+    return resources.model_store()
+
+
+@pytest.fixture
+def drawing_store():
+    """The drawings database in tmp_path: empty, the one the pages use."""
+    return resources.drawing_store()
 
 
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(0)
-
-
-@pytest.fixture(autouse=True)
-def drawings_database(tmp_path, monkeypatch):
-    """Every test gets its own drawings database, never the user's data/drawings.sqlite3."""
-    path = tmp_path / "drawings.sqlite3"
-    monkeypatch.setenv("DIGIT_APP_DRAWINGS_DB", str(path))
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -63,13 +75,11 @@ def tiny_trained_model(small_mnist):
 
 
 @pytest.fixture
-def app_store(tmp_path, monkeypatch, tiny_trained_model):
-    """The app's default store in tmp_path, the tiny model standing in for the shipped default."""
-    model_store = ModelStore(tmp_path / "models")
+def app_store(store, tiny_trained_model):
+    """The pages' model store, the tiny model standing in for the shipped default."""
     model, metadata = tiny_trained_model.model, tiny_trained_model.metadata
-    model_store.save(model, metadata("python train.py --arch dense-128"), model_id=store_module.DEFAULT_MODEL_ID)
-    monkeypatch.setattr(store_module.default_store, "root", model_store.root)
-    return model_store
+    store.save(model, metadata("python train.py --arch dense-128"), model_id=DEFAULT_MODEL_ID)
+    return store
 
 
 def stop_every_job(manager):
@@ -82,10 +92,9 @@ def stop_every_job(manager):
 
 @pytest.fixture
 def job_manager(monkeypatch, app_store):
-    """A fresh job manager for the pages, its jobs in the tmp store, training on 500 MNIST digits;
-    stops what it started."""
-    manager = jobs.JobManager(app_store)
-    monkeypatch.setattr(jobs, "_manager", manager)
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "500")
+    """The pages' job manager, its jobs in the tmp store, training on 500 MNIST digits; stops
+    what it started."""
+    manager = resources.job_manager()
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "500")
     yield manager
     stop_every_job(manager)

@@ -1,11 +1,11 @@
 import pytest
 
 from digit_app.fine_tune_verdict import DOWN, NONE, UP, change_in_points, judge, plural
-from digit_app.personalize import FineTuneFigures
+from digit_app.fine_tune import FineTuneScores
 
 
-def figures(held_out, right_before, right_after, mnist_before=0.99, mnist_after=0.99):
-    return FineTuneFigures(
+def scores(held_out, right_before, right_after, mnist_before=0.99, mnist_after=0.99):
+    return FineTuneScores(
         base_model_id="default-cnn", num_train_drawings=48, num_evaluation_drawings=held_out, num_mnist=10_000,
         drawing_weight=2.0, drawings_accuracy_before=right_before / held_out,
         drawings_accuracy_after=right_after / held_out, mnist_accuracy_before=mnist_before,
@@ -40,20 +40,20 @@ def test_a_change_is_shown_as_it_rounds(before, after, decimals, text, direction
 def test_the_held_out_part_is_called_too_small_when_chance_could_give_the_change(
     held_out, right_before, right_after, too_small
 ):
-    verdict = judge(figures(held_out, right_before, right_after))
+    verdict = judge(scores(held_out, right_before, right_after))
     assert verdict.held_out_too_small is too_small
     assert any("too small to tell" in note for note in verdict.notes) is too_small
 
 
 def test_mnist_falling_more_than_half_a_point_is_warned_of():
-    verdict = judge(figures(50, 30, 45, mnist_before=0.9912, mnist_after=0.9845))
+    verdict = judge(scores(50, 30, 45, mnist_before=0.9912, mnist_after=0.9845))
     assert verdict.mnist.text == "-0.67 points"
     assert len(verdict.warnings) == 1 and "fell by 0.67 points" in verdict.warnings[0]
 
 
 @pytest.mark.parametrize("mnist_after", [0.9912, 0.9870, 0.9950])
 def test_mnist_within_half_a_point_or_better_gets_no_warning(mnist_after):
-    assert judge(figures(50, 30, 45, mnist_before=0.9912, mnist_after=mnist_after)).warnings == ()
+    assert judge(scores(50, 30, 45, mnist_before=0.9912, mnist_after=mnist_after)).warnings == ()
 
 
 @pytest.mark.parametrize(("count", "text"), [(0, "0 drawings"), (1, "1 drawing"), (2, "2 drawings"), (1200, "1,200 drawings")])

@@ -12,9 +12,9 @@ import pytest
 from digit_app import jobs
 from digit_app.architectures import build_model
 from digit_app.data import Mnist
-from digit_app.drawings import DrawingStore
+from digit_app.drawing_store import DrawingStore
 from digit_app.settings import TrainingSettings
-from digit_app.store import DEFAULT_MODEL_ID, ModelStore
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
 from tests.conftest import stop_every_job
 
 # MNIST only, so that batch counts are MNIST's (test_training.py covers the generated handwriting).
@@ -183,9 +183,9 @@ def test_a_restarted_server_follows_a_running_job_to_its_end(store, small_mnist,
                                 handwriting=False)
     np.savez(tmp_path / "data.npz", **small_mnist._asdict())
     script = (
-        "import sys, numpy as np; from digit_app import jobs, store, data, settings;"
+        "import sys, numpy as np; from digit_app import jobs, model_store, data, settings;"
         f"arrays = np.load({str(tmp_path / 'data.npz')!r}); mnist = data.Mnist(**{{k: arrays[k] for k in arrays}});"
-        f"job = jobs.JobManager(store.ModelStore({str(store.root)!r})).start(settings.TrainingSettings(**{settings.to_dict()!r}), data=mnist);"
+        f"job = jobs.JobManager(model_store.ModelStore({str(store.root)!r})).start(settings.TrainingSettings(**{settings.to_dict()!r}), data=mnist);"
         "print(job.job_id, flush=True)"
     )
     old_server = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
@@ -297,33 +297,6 @@ def test_most_common_mistakes_are_the_largest_off_diagonal_cells():
     assert jobs.most_common_mistakes([[5, 0], [0, 5]]) == []
 
 
-@pytest.mark.parametrize(
-    "value, expected",
-    [(None, None), ("", None), ("500", 500), (" 3000 ", 3000)],
-)
-def test_train_limit_from_environment(monkeypatch, value, expected):
-    if value is None:
-        monkeypatch.delenv(jobs.TRAIN_LIMIT_ENV_VAR, raising=False)
-    else:
-        monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, value)
-    assert jobs.train_limit_from_environment() == expected
-
-
-@pytest.mark.parametrize(
-    "value, message",
-    [
-        ("lots", "DIGIT_APP_TRAIN_LIMIT must be a whole number of training digits, got 'lots'; fix or unset it"),
-        ("10", "DIGIT_APP_TRAIN_LIMIT: Training samples must be a whole number from 20 to 60000, got 10. Then fix"),
-        ("70000", "from 20 to 60000, got 70000."),
-    ],
-)
-def test_bad_train_limit_is_refused_with_the_fix(monkeypatch, value, message):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, value)
-    with pytest.raises(ValueError) as error:
-        jobs.train_limit_from_environment()
-    assert message in str(error.value)
-
-
 @pytest.fixture
 def drawing_store(tmp_path, small_mnist):
     """20 real MNIST test digits kept as the user's drawings."""
@@ -343,14 +316,14 @@ def test_fine_tune_job_saves_a_model_with_its_before_and_after_figures(
 
     assert snapshot.state == jobs.FINISHED, snapshot.error
     assert snapshot.kind == jobs.FINE_TUNING and snapshot.settings.augment and snapshot.settings.epochs == 1
-    figures = snapshot.fine_tune
-    assert figures.base_model_id == "chosen-by-user"
-    assert figures.num_train_drawings + figures.num_evaluation_drawings == 20
-    assert 0 <= figures.drawings_accuracy_after <= 1
-    assert figures.mnist_accuracy_after == pytest.approx(snapshot.test_accuracy)
+    scores = snapshot.fine_tune
+    assert scores.base_model_id == "chosen-by-user"
+    assert scores.num_train_drawings + scores.num_evaluation_drawings == 20
+    assert 0 <= scores.drawings_accuracy_after <= 1
+    assert scores.mnist_accuracy_after == pytest.approx(snapshot.test_accuracy)
     meta = store.metadata(snapshot.model_id)
     assert meta["source"] == jobs.FINE_TUNE_SOURCE and meta["fine_tuned_from"] == "chosen-by-user"
-    assert meta["drawings_trained_on"] == figures.num_train_drawings and meta["epochs"] == 1
+    assert meta["drawings_trained_on"] == scores.num_train_drawings and meta["epochs"] == 1
     assert snapshot.confusion_matrix.sum() == len(small_mnist.y_test)  # the Train page can show it too
     assert store.active_id() == "chosen-by-user"  # saved, not activated
 

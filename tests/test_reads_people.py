@@ -8,8 +8,10 @@ gives the full figures; these are floors that catch a model or a preprocessing t
 import numpy as np
 import pytest
 
-from digit_app import handwriting, store
+from digit_app import handwriting
 from digit_app.inference import Predictor, temperature_of
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
+from digit_app.settings import SHIPPED_MODELS_FOLDER
 from digit_app.synthetic import draw_strokes
 
 PER_FORM = 30
@@ -21,8 +23,8 @@ KIND_FLOOR = 0.8  # scribbles, and each letter
 
 @pytest.fixture(scope="module")
 def default_predictor():
-    model_id = store.DEFAULT_MODEL_ID
-    return Predictor(store.default_store.load(model_id), model_id, temperature_of(store.default_store, model_id))
+    shipped = ModelStore(SHIPPED_MODELS_FOLDER)
+    return Predictor(shipped.load(DEFAULT_MODEL_ID), DEFAULT_MODEL_ID, temperature_of(shipped, DEFAULT_MODEL_ID))
 
 
 def _read(predictor, images):

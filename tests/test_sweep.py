@@ -14,7 +14,7 @@ import pytest
 
 from digit_app import sweep
 from digit_app.settings import TrainingSettings
-from digit_app.store import ModelStore
+from digit_app.model_store import ModelStore
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ENV_VAR = "DIGIT_APP_TEST_POSTGRES"

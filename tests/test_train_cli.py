@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from digit_app.drawings import ENV_VAR as DRAWINGS_ENV_VAR
-from digit_app.drawings import DrawingStore
-from digit_app.personalize import drawing_weight
+from digit_app.settings import DRAWINGS_ENV_VAR
+from digit_app.drawing_store import DrawingStore
+from digit_app.fine_tune import drawing_weight
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digit_app import serving
-from digit_app.drawings import DrawingStore
 from digit_app.ui import access
 
 UI = Path(__file__).resolve().parent.parent / "digit_app" / "ui"
@@ -29,8 +28,8 @@ def run(page):
     return app
 
 
-def test_a_read_only_visitor_can_keep_nothing(served_to_others, drawings_database, app_store, job_manager):
-    DrawingStore(drawings_database).add(np.zeros((28, 28), np.float32), 3)  # someone else's
+def test_a_read_only_visitor_can_keep_nothing(served_to_others, drawing_store, app_store, job_manager):
+    drawing_store.add(np.zeros((28, 28), np.float32), 3)  # someone else's
     app = run("my_drawings.py")
     assert [metric.value for metric in app.metric][0] == "0"  # a visitor sees only their own
     assert access.READ_ONLY in [caption.value for caption in app.caption]

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digit_app import store as store_module
 from digit_app.architectures import build_model
-from digit_app.store import DEFAULT_MODEL_ID
+from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.ui.draw import GRID_LEVEL, PIXEL_SCALE, pixel_view, probability_chart_spec
 
 APP = str(Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "navigation.py")
@@ -21,10 +20,9 @@ def _metadata(architecture, test_accuracy):
 
 
 @pytest.fixture
-def app_store(store, monkeypatch):
-    """A tmp model store holding the default model, used by the app in place of models/."""
+def app_store(store):
+    """The pages' model store in tmp_path, holding the default model."""
     store.save(build_model("dense-32-64", seed=0), _metadata("dense-32-64", 0.912), model_id=DEFAULT_MODEL_ID)
-    monkeypatch.setattr(store_module, "default_store", store)
     return store
 
 

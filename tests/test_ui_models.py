@@ -5,8 +5,6 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digit_app import store
-
 APP = "../digit_app/ui/navigation.py"
 PAGE = "../digit_app/ui/models.py"
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
@@ -93,8 +91,7 @@ def test_a_model_with_broken_metadata_shows_an_error_and_the_page_still_renders(
     assert "`default-cnn`" in shown_text(at)
 
 
-def test_an_empty_store_says_how_to_get_a_model(tmp_path, monkeypatch):
-    monkeypatch.setattr(store.default_store, "root", tmp_path / "empty")
+def test_an_empty_store_says_how_to_get_a_model():
     at = open_page()
     assert not at.exception
     assert "No models in" in at.info[0].value and "python train.py" in at.info[0].value

@@ -7,20 +7,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digit_app import drawings, jobs, personalize, store
-from digit_app.drawings import DrawingStore
+from digit_app import fine_tune, jobs
+from digit_app.model_store import DEFAULT_MODEL_ID
+from digit_app.settings import TRAIN_LIMIT_ENV_VAR
+from digit_app.ui import resources
 from digit_app.settings import TrainingSettings
 
 PAGE = Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "my_drawings.py"
 TIMEOUT_SECONDS = 30
-
-
-@pytest.fixture
-def drawing_store(tmp_path, monkeypatch):
-    """An empty store in tmp_path, and the page pointed at it."""
-    path = tmp_path / "drawings.sqlite3"
-    monkeypatch.setenv(drawings.ENV_VAR, str(path))
-    return DrawingStore(path)
 
 
 @pytest.fixture
@@ -129,7 +123,7 @@ def test_importing_one_drawing_says_one_drawing(filled_store, small_mnist, app_s
     assert app.success[0].value == "Imported 1 drawing from one.npz, each read by the model in use."
 
 
-def test_import_a_bad_file_changes_nothing(filled_store):
+def test_import_a_bad_file_changes_nothing(filled_store, app_store):
     app = run_page()
     upload = npz_bytes(images=np.zeros((2, 28, 28), np.uint8), labels=np.array([3, 12]))
     app.file_uploader[0].set_value(("bad.npz", upload, "application/octet-stream")).run()
@@ -168,40 +162,40 @@ def twenty_drawings(drawing_store, small_mnist):
 
 def run_until_the_job_ends(app):
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while not jobs.snapshot().ended:
-        assert time.monotonic() < deadline, f"the job did not end in {JOB_TIMEOUT_SECONDS} s: {jobs.snapshot()}"
+    while not resources.job_manager().snapshot().ended:
+        assert time.monotonic() < deadline, f"the job did not end in {JOB_TIMEOUT_SECONDS} s: {resources.job_manager().snapshot()}"
         time.sleep(0.2)
     return app.run()
 
 
 def test_fine_tune_runs_in_the_background_and_offers_its_model(app_store, job_manager, twenty_drawings):
     app = run_page()
-    split = twenty_drawings.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
+    split = twenty_drawings.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION)
     intro = app.markdown[0].value
-    assert f"(`{store.DEFAULT_MODEL_ID}`)" in intro and f"**{len(split.train_images)}** of your drawings" in intro
+    assert f"(`{DEFAULT_MODEL_ID}`)" in intro and f"**{len(split.train_images)}** of your drawings" in intro
     assert f"**{len(split.evaluation_images)}** drawings are held out" in intro and "500 MNIST digits" in intro
 
     app.button(key="start_fine_tune").click().run()
     assert not app.exception
     job = job_manager.current()
-    assert job.snapshot().kind == jobs.FINE_TUNING and job.spec()["base_model_id"] == store.DEFAULT_MODEL_ID
+    assert job.snapshot().kind == jobs.FINE_TUNING and job.spec()["base_model_id"] == DEFAULT_MODEL_ID
     assert job.snapshot().settings.max_train_samples == 500
 
     app = run_until_the_job_ends(app)
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     assert snapshot.state == jobs.FINISHED, snapshot.error
     assert not app.exception
     assert f"Saved as `{snapshot.model_id}`" in app.success[0].value
-    figures = snapshot.fine_tune
+    scores = snapshot.fine_tune
     metrics = {metric.label: metric for metric in app.metric}
     held_out = metrics["Your held-out drawings"]
-    assert held_out.value.startswith(f"{figures.drawings_accuracy_after:.1%} (")
+    assert held_out.value.startswith(f"{scores.drawings_accuracy_after:.1%} (")
     assert held_out.value.endswith(f" of {len(split.evaluation_images)})")
-    assert metrics["MNIST test digits"].value == f"{figures.mnist_accuracy_after:.2%}"
+    assert metrics["MNIST test digits"].value == f"{scores.mnist_accuracy_after:.2%}"
     captions = [caption.value for caption in app.caption]
-    assert f"Before: {figures.mnist_accuracy_before:.2%}" in captions
-    assert app_store.metadata(snapshot.model_id)["fine_tuned_from"] == store.DEFAULT_MODEL_ID
-    assert app_store.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
+    assert f"Before: {scores.mnist_accuracy_before:.2%}" in captions
+    assert app_store.metadata(snapshot.model_id)["fine_tuned_from"] == DEFAULT_MODEL_ID
+    assert app_store.active_id() == DEFAULT_MODEL_ID  # saved, not activated
 
     app.button(key="use_fine_tuned").click().run()
     assert app_store.active_id() == snapshot.model_id
@@ -210,13 +204,13 @@ def test_fine_tune_runs_in_the_background_and_offers_its_model(app_store, job_ma
 
 
 def test_fine_tune_shows_progress_and_stops(app_store, job_manager, twenty_drawings, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "2000")
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "2000")
     # Many small batches, so that the job is still running when the page looks.
-    monkeypatch.setattr(personalize, "fine_tune_settings", _slow_settings(personalize.fine_tune_settings))
+    monkeypatch.setattr(fine_tune, "fine_tune_settings", _slow_settings(fine_tune.fine_tune_settings))
     app = run_page()
     app.button(key="start_fine_tune").click().run()
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while jobs.snapshot().batch < 2:
+    while resources.job_manager().snapshot().batch < 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     app.run()
@@ -226,7 +220,7 @@ def test_fine_tune_shows_progress_and_stops(app_store, job_manager, twenty_drawi
 
     app.button(key="stop_fine_tune").click().run()
     app = run_until_the_job_ends(app)
-    assert jobs.snapshot().state == jobs.STOPPED
+    assert resources.job_manager().snapshot().state == jobs.STOPPED
     assert "Stopped during the first epoch: nothing was saved." in app.warning[0].value
     assert "start_fine_tune" in _button_keys(app)
 

@@ -8,7 +8,10 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digit_app import jobs, store
+from digit_app import jobs
+from digit_app.model_store import DEFAULT_MODEL_ID
+from digit_app.settings import TRAIN_LIMIT_ENV_VAR
+from digit_app.ui import resources
 
 APP = "../digit_app/ui/navigation.py"
 PAGE = "../digit_app/ui/train.py"
@@ -32,11 +35,11 @@ def run_until(at, condition, timeout=JOB_TIMEOUT_SECONDS):
     """Rerun the page, as its timer would, until the job's state meets `condition`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        snapshot = jobs.snapshot()
+        snapshot = resources.job_manager().snapshot()
         if snapshot is not None and condition(snapshot):
             return at.run()
         time.sleep(0.2)
-    raise AssertionError(f"job not done within {timeout} s: {jobs.snapshot()}")
+    raise AssertionError(f"job not done within {timeout} s: {resources.job_manager().snapshot()}")
 
 
 def texts(at):
@@ -76,7 +79,7 @@ def test_bad_values_are_refused_before_anything_starts(app_store, job_manager, k
 
 
 def test_bad_train_limit_is_refused_with_the_fix(app_store, job_manager, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "10")
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "10")
     at = open_page()
     assert at.error[0].value == (
         "DIGIT_APP_TRAIN_LIMIT: Training samples must be a whole number from 20 to 60000, got 10. "
@@ -92,7 +95,7 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
     assert job_manager.snapshot().settings.max_train_samples == 500
 
     at = run_until(at, lambda snapshot: snapshot.ended)
-    snapshot = jobs.snapshot()
+    snapshot = job_manager.snapshot()
     assert snapshot.state == jobs.FINISHED, snapshot.error
     assert not at.exception
     assert snapshot.model_id in [meta["id"] for meta in app_store.list()]
@@ -101,7 +104,7 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
     assert at.metric[0].delta.endswith(" points vs the model in use")
     assert [tab.label for tab in at.tabs][-3:] == ["Learning curves", "Confusion matrix", "Mistakes"]
     assert len(at.image) == 3  # loss and accuracy curves, confusion matrix, misclassified digits
-    assert app_store.active_id() == store.DEFAULT_MODEL_ID  # saved, not activated
+    assert app_store.active_id() == DEFAULT_MODEL_ID  # saved, not activated
 
     at.button(key="use_model").click().run()
     assert app_store.active_id() == snapshot.model_id
@@ -110,7 +113,7 @@ def test_a_one_epoch_job_completes_and_offers_its_model(app_store, job_manager):
 
 
 def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "2000")
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "2000")
     at = choose(open_page(), epochs=50)
     at.select_slider(key="batch_size").set_value(16)
     at.button(key="start_training").click().run()
@@ -126,14 +129,14 @@ def test_a_running_job_shows_progress_and_stops_cleanly(app_store, job_manager, 
     started_stopping = time.monotonic()
     at = run_until(at, lambda snapshot: snapshot.ended, timeout=15)
     print(f"stopped within {time.monotonic() - started_stopping:.1f} s")
-    snapshot = jobs.snapshot()
+    snapshot = job_manager.snapshot()
     assert snapshot.state == jobs.STOPPED
     assert "Stopped" in at.warning[0].value
     assert at.button(key="start_training").disabled is False
 
 
 def test_a_second_start_is_queued_and_stopping_anothers_job_asks_first(app_store, job_manager, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "5000")
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "5000")
     first = choose(open_page(), epochs=50)
     first.select_slider(key="batch_size").set_value(16)
     first.button(key="start_training").click().run()
@@ -165,12 +168,12 @@ def test_a_second_start_is_queued_and_stopping_anothers_job_asks_first(app_store
     assert job_manager.current().snapshot().stop_requested_by == "a visitor on this machine"
     # The queued job runs next, to its end.
     second = run_until(second, lambda snapshot: snapshot.ended and snapshot.settings.epochs == 1)
-    assert jobs.snapshot().state == jobs.FINISHED, jobs.snapshot().error
+    assert job_manager.snapshot().state == jobs.FINISHED, job_manager.snapshot().error
     assert "Saved as" in second.success[0].value
 
 
 def test_a_killed_job_process_is_shown_as_failed_with_the_reason(app_store, job_manager, monkeypatch):
-    monkeypatch.setenv(jobs.TRAIN_LIMIT_ENV_VAR, "5000")
+    monkeypatch.setenv(TRAIN_LIMIT_ENV_VAR, "5000")
     at = choose(open_page(), epochs=50)
     at.button(key="start_training").click().run()
     run_until(at, lambda snapshot: snapshot.running and snapshot.batch >= 1)
@@ -178,33 +181,28 @@ def test_a_killed_job_process_is_shown_as_failed_with_the_reason(app_store, job_
     at = run_until(at, lambda snapshot: snapshot.ended, timeout=15)
     assert at.error[0].value.startswith("The job's process (pid ")
     assert "was killed by SIGKILL before it finished" in at.error[0].value
-    assert f"the active model is still `{store.DEFAULT_MODEL_ID}`" in at.info[0].value
+    assert f"the active model is still `{DEFAULT_MODEL_ID}`" in at.info[0].value
 
 
 def test_a_job_that_cannot_save_fails_before_training_and_keeps_the_active_model(app_store, job_manager):
-    (app_store.root / jobs.JOBS_FOLDER).mkdir(exist_ok=True)
-    job_manager._root = app_store.root / jobs.JOBS_FOLDER
     blocked = app_store.root / "blocked"
     blocked.write_text("a file where the models folder should be")
     app_store.root = blocked / "models"  # the page's store: a folder that cannot be made
     at = choose(open_page())
     at.button(key="start_training").click().run()
     at = run_until(at, lambda snapshot: snapshot.ended)
-    assert jobs.snapshot().state == jobs.FAILED and jobs.snapshot().epoch == 0
+    assert job_manager.snapshot().state == jobs.FAILED and job_manager.snapshot().epoch == 0
     assert at.error[0].value.startswith(f"Training did not start: Cannot save models in {blocked / 'models'}: ")
     assert not at.exception
 
 
-def test_include_my_drawings_is_offered_once_there_are_drawings(app_store, job_manager, drawings_database, small_mnist):
-    from digit_app.drawings import DrawingStore
-
+def test_include_my_drawings_is_offered_once_there_are_drawings(app_store, job_manager, drawing_store, small_mnist):
     at = open_page()
     toggle = at.toggle(key="include_drawings")
     assert toggle.label == "Include my drawings (0)" and toggle.disabled
 
-    drawings = DrawingStore(drawings_database)
     for image, label in zip(small_mnist.x_test[:3], small_mnist.y_test[:3]):
-        drawings.add(image.astype("float32") / 255, int(label))
+        drawing_store.add(image.astype("float32") / 255, int(label))
     at.run()
     toggle = at.toggle(key="include_drawings")
     assert toggle.label == "Include my drawings (3)" and not toggle.disabled

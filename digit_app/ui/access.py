@@ -18,8 +18,9 @@ import uuid
 
 import streamlit as st
 
-from digit_app import serving, store
-from digit_app.drawings import DrawingStore
+from digit_app import serving
+from digit_app.drawing_store import DrawingStore
+from digit_app.ui import resources
 
 VISITOR_COOKIE = "digit_app_visitor"
 HOST_COOKIE = "digit_app_host"
@@ -204,7 +205,9 @@ def print_host_link_once():
 def drawing_store(role=None):
     """The drawings this person may see: all of them for the host, their own for a visitor."""
     role = role or current_role()
-    return DrawingStore(owner=None if role.is_host else role.visitor_id, quotas=SETTINGS.quotas)
+    return DrawingStore(
+        resources.drawing_store().path, owner=None if role.is_host else role.visitor_id, quotas=SETTINGS.quotas
+    )
 
 
 def can_change_models(role):
@@ -220,7 +223,7 @@ def can_stop_job(role, starter_id):
 def models_quota_problem():
     """Why no new model may be stored, or None: the number of stored models is capped."""
     limit = SETTINGS.quotas.stored_models
-    count = len(store.default_store.list())
+    count = len(resources.model_store().list())
     if count < limit:
         return None
     return (

@@ -7,9 +7,9 @@ shows all. Computed only while the panel is open.
 
 import streamlit as st
 
-from digit_app import store
-from digit_app.inference import readings, split_readings
 from digit_app.architectures import DIGIT_CLASSES
+from digit_app.inference import readings, split_readings
+from digit_app.model_store import ModelLoadError
 from digit_app.ui import resources
 from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
@@ -58,7 +58,7 @@ def reading_card_ui(meta, model_input, in_use):
         )
         try:
             predictor = resources.reading_predictor(meta["id"])
-        except store.ModelLoadError as error:
+        except ModelLoadError as error:
             st.warning(f"Cannot be loaded: {error}", icon=":material/error:")
             return
         reading, confidence, probabilities = model_reading(predictor, model_input)
@@ -70,7 +70,7 @@ def reading_card_ui(meta, model_input, in_use):
 
 
 def compare_panel(prediction, active_id):
-    models = store.default_store.list()
+    models = resources.model_store().list()
     show_all = st.session_state.get(SHOW_ALL_KEY, False)
     chosen = models_to_compare(models, active_id, show_all)
     readable = len(models_to_compare(models, active_id, show_all=True))

@@ -9,7 +9,8 @@ input is enlarged with numpy.
 import numpy as np
 import streamlit as st
 
-from digit_app import preprocess, store
+from digit_app import preprocess
+from digit_app.model_store import ModelLoadError
 from digit_app.ui import access, compare_panel, feedback, inside_panel, resources
 from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
@@ -55,7 +56,7 @@ def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
 def model_caption(model_id):
     """'Model: default-cnn (cnn, 99.5% on MNIST test)', from the model's metadata."""
     try:
-        meta = store.default_store.metadata(model_id)
+        meta = resources.model_store().metadata(model_id)
     except (OSError, ValueError):
         return f"Model: {model_id}"
     details = [meta.get("architecture")]
@@ -176,7 +177,7 @@ def broken_default_ui(error):
     """The page when not even the shipped default model can be loaded: what is wrong, and the fix."""
     st.error(
         f"The Draw page cannot read digits: the shipped default model cannot be loaded.\n\n{error}\n\n"
-        f"Restore it with `git checkout models/` in the app's folder ({store.default_store.root.parent}), "
+        f"Restore it with `git checkout models/` in the app's folder ({resources.model_store().root.parent}), "
         "or train a new one with `python train.py --id default-cnn`; then reload this page.",
         icon=":material/error:",
     )
@@ -197,7 +198,7 @@ def drawing_area():
                 with st.spinner(resources.LOADING_MESSAGE):
                     # On each stroke: a model put in use is used at once.
                     predictor, load_warning = resources.active_predictor()
-            except store.ModelLoadError as error:
+            except ModelLoadError as error:
                 broken_default_ui(error)
                 return
             prediction = None if canvas is None else predictor.predict_canvas(canvas)

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from digit_app.drawings import DrawingStoreError
+from digit_app.drawing_store import DrawingStoreError
 from digit_app.ui import access
 
 SAVED_KEY = "feedback_saved"  # the notice of the drawing just kept

@@ -4,7 +4,8 @@ import datetime
 
 import streamlit as st
 
-from digit_app import jobs, store
+from digit_app import jobs
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelStoreError
 from digit_app.architectures import ARCHITECTURES
 from digit_app.ui import access, charts, resources
 
@@ -38,7 +39,7 @@ def curves_picture(model_id, created_at, _history):
 
 def describe_origin(meta):
     architecture = meta.get("architecture", "unknown network")
-    description = ARCHITECTURES.get(architecture, ("",))[0]
+    description = ARCHITECTURES[architecture].description if architecture in ARCHITECTURES else ""
     parts = [f"**{architecture}**" + (f" — {description}" if description else "")]
     if meta.get("source"):
         parts.append(f"made by `{meta['source']}`")
@@ -62,8 +63,8 @@ def activate(model_id):
         st.session_state[ACTION_FAILED_KEY] = f"{problem} It was not put in use."
         return
     try:
-        store.default_store.activate(model_id)
-    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted in another tab, a read-only folder
+        resources.model_store().activate(model_id)
+    except (ValueError, ModelStoreError) as error:  # e.g. deleted in another tab, a read-only folder
         st.session_state[ACTION_FAILED_KEY] = str(error)
 
 
@@ -81,8 +82,8 @@ def delete(model_id):
         st.session_state[ACTION_FAILED_KEY] = access.NOT_HOST
         return
     try:
-        store.default_store.delete(model_id)
-    except (OSError, ValueError, store.ModelStoreError) as error:
+        resources.model_store().delete(model_id)
+    except (OSError, ValueError, ModelStoreError) as error:
         st.session_state[ACTION_FAILED_KEY] = f"Could not delete {model_id!r}: {error}"
         return
     st.toast(f"Deleted {model_id}.", icon=":material/delete:")
@@ -98,12 +99,12 @@ def model_buttons(model_id, is_active, may_change):
     else:
         activate_column.button("Use this model", key=f"activate_{model_id}", type="primary", width="stretch",
                                on_click=activate, args=(model_id,), disabled=not may_change, help=not_host)
-    path = store.default_store.model_path(model_id)
+    path = resources.model_store().model_path(model_id)
     download_column.download_button(
         "Download .keras", data=path.read_bytes, file_name=path.name, mime="application/octet-stream",
         key=f"download_{model_id}", on_click="ignore", icon=":material/download:", width="stretch",
     )
-    if model_id == store.DEFAULT_MODEL_ID:
+    if model_id == DEFAULT_MODEL_ID:
         delete_column.button("Delete", key=f"delete_{model_id}", disabled=True, width="stretch",
                              help="The shipped default model cannot be deleted.")
     else:
@@ -131,7 +132,7 @@ def broken_model_card(meta, in_use_id, may_change):
             f"(for a shipped model: `git checkout models/`).",
             icon=":material/error:",
         )
-        if model_id != store.DEFAULT_MODEL_ID:
+        if model_id != DEFAULT_MODEL_ID:
             st.button("Delete", key=f"delete_{model_id}", icon=":material/delete:", on_click=ask_to_delete,
                       args=(model_id,), disabled=not may_change, help=None if may_change else access.NOT_HOST)
         if st.session_state.get(CONFIRM_DELETE_KEY) == model_id:
@@ -147,7 +148,7 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
             badges.append(":green-badge[:material/check: In use on the Draw page]")
         if model_id == unloadable_id:
             badges.append(":red-badge[:material/broken_image: Cannot be loaded]")
-        if model_id == store.DEFAULT_MODEL_ID:
+        if model_id == DEFAULT_MODEL_ID:
             badges.append(":blue-badge[Shipped default]")
         if meta.get("sweep"):
             badges.append(f":violet-badge[Sweep {meta['sweep'].get('study')}, trial {meta['sweep'].get('trial')}]")
@@ -176,14 +177,14 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
 def show_models():
     if failure := st.session_state.pop(ACTION_FAILED_KEY, None):
         st.error(failure)
-    models = chosen_first(store.default_store.list(), st.query_params.get(CHOSEN_MODEL_PARAM))
+    models = chosen_first(resources.model_store().list(), st.query_params.get(CHOSEN_MODEL_PARAM))
     if not models:
         st.info(
-            f"No models in {store.default_store.root} yet. Train one on the Train page, "
+            f"No models in {resources.model_store().root} yet. Train one on the Train page, "
             "or run `python train.py`."
         )
         return
-    chosen_id = store.default_store.active_id()
+    chosen_id = resources.model_store().active_id()
     in_use_id = resources.model_in_use()  # the model that really reads drawings, never one that cannot load
     unloadable_id = None
     if in_use_id != chosen_id:
@@ -209,7 +210,7 @@ def show_models():
 st.title("Models")
 st.caption(
     "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
-    f"on the Draw page. Stored in `{store.default_store.root}`."
+    f"on the Draw page. Stored in `{resources.model_store().root}`."
 )
 try:
     show_models()

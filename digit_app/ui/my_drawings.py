@@ -2,12 +2,11 @@
 delete, export to .npz and import from .npz; and the fine-tune itself.
 
 The fine-tune runs as a job in a process of its own, in the same queue as the Train page's
-trainings (digit_app.jobs.start_fine_tune), so it survives reruns, page switches and server
+trainings (JobManager.start_fine_tune), so it survives reruns, page switches and server
 restarts, and a training and a fine-tune never run at once. The section only draws the job's state.
 
-The store is made afresh on each run (it is only a path; every operation opens its own
-connection), so $DIGIT_APP_DRAWINGS_DB is honoured at once. A database that cannot be used is
-reported with its message and the rest of the app keeps working.
+A drawings database that cannot be used is reported with its message and the rest of the app
+keeps working.
 """
 
 import io
@@ -15,8 +14,10 @@ import io
 import numpy as np
 import streamlit as st
 
-from digit_app import fine_tune_verdict, jobs, personalize, store
-from digit_app.drawings import DrawingStoreError
+from digit_app import fine_tune, fine_tune_verdict, jobs
+from digit_app.model_store import ModelStoreError
+from digit_app.settings import train_limit_from_environment
+from digit_app.drawing_store import DrawingStoreError
 from digit_app.fine_tune_verdict import plural
 from digit_app.ui import access, resources
 from digit_app.ui.resources import job_owner
@@ -205,8 +206,8 @@ def files_ui(store, total, may_write):
 
 def fine_tune_mnist_samples():
     """MNIST digits to mix in: the default, or fewer when DIGIT_APP_TRAIN_LIMIT says so (tests)."""
-    limit = jobs.train_limit_from_environment()
-    return personalize.DEFAULT_MNIST_SAMPLES if limit is None else min(limit, personalize.DEFAULT_MNIST_SAMPLES)
+    limit = train_limit_from_environment()
+    return fine_tune.DEFAULT_MNIST_SAMPLES if limit is None else min(limit, fine_tune.DEFAULT_MNIST_SAMPLES)
 
 
 def start_fine_tune(drawing_store, base_model_id):
@@ -219,9 +220,9 @@ def start_fine_tune(drawing_store, base_model_id):
         st.session_state[FINE_TUNE_ERROR_KEY] = problem
         return
     try:
-        split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
-        personalize.check_enough_drawings(split)
-        jobs.start_fine_tune(base_model_id, drawing_store.path, drawings_owner=drawing_store.owner,
+        split = drawing_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION)
+        fine_tune.check_enough_drawings(split)
+        resources.job_manager().start_fine_tune(base_model_id, drawing_store.path, drawings_owner=drawing_store.owner,
                              owner=job_owner(), mnist_samples=fine_tune_mnist_samples(),
                              handwriting=st.session_state.get("fine_tune_handwriting", True))
     except (ValueError, DrawingStoreError, OSError) as error:
@@ -230,9 +231,9 @@ def start_fine_tune(drawing_store, base_model_id):
 
 def stop_job(job_id):
     """The Stop button's callback: the host, or whoever started the job, may stop it."""
-    snapshot = jobs.manager().job(job_id).snapshot()
+    snapshot = resources.job_manager().job(job_id).snapshot()
     if access.can_stop_job(access.current_role(), snapshot.owner.session):
-        jobs.stop(job_id, requested_by=job_owner().name)
+        resources.job_manager().stop(job_id, requested_by=job_owner().name)
 
 
 def use_fine_tuned_model(model_id):
@@ -240,8 +241,8 @@ def use_fine_tuned_model(model_id):
         st.session_state[FINE_TUNE_ERROR_KEY] = access.NOT_HOST
         return
     try:
-        store.default_store.activate(model_id)
-    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
+        resources.model_store().activate(model_id)
+    except (ValueError, ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
 
 
@@ -251,12 +252,12 @@ def percent_of(accuracy, count):
 
 
 def fine_tune_intro_ui(drawing_store, total):
-    split = drawing_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION)
+    split = drawing_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION)
     num_train, num_held_out = len(split.train_images), len(split.evaluation_images)
-    base_model_id = store.default_store.active_id()
+    base_model_id = resources.model_store().active_id()
     st.markdown(
         f"Teach the model in use (`{base_model_id}`) your handwriting: a copy of it trains for "
-        f"{personalize.DEFAULT_EPOCHS} epochs on **{num_train}** of your drawings mixed with "
+        f"{fine_tune.DEFAULT_EPOCHS} epochs on **{num_train}** of your drawings mixed with "
         f"{fine_tune_mnist_samples():,} MNIST digits, so that it does not forget them. "
         f"**{num_held_out}** {'drawing is' if num_held_out == 1 else 'drawings are'} held out (always the same ones) to check the result: you see "
         f"how well it reads them before and after, and how well it reads the {TEST_DIGITS} MNIST test digits. "
@@ -267,9 +268,9 @@ def fine_tune_intro_ui(drawing_store, total):
         help="Mix in digits drawn by program in the forms people write (crossed 7s, flagged 1s, open 4s, "
         "curly 9s …) and drawings that are not digits, so that learning your style does not unlearn theirs.",
     )
-    enough = total >= personalize.MIN_DRAWINGS
+    enough = total >= fine_tune.MIN_DRAWINGS
     if not enough:
-        st.caption(f"Needs at least {personalize.MIN_DRAWINGS} drawings; you have {total}.")
+        st.caption(f"Needs at least {fine_tune.MIN_DRAWINGS} drawings; you have {total}.")
     may_write = access.current_role().may_write
     if not may_write:
         st.caption(access.READ_ONLY)
@@ -281,7 +282,7 @@ def fine_tune_intro_ui(drawing_store, total):
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def fine_tune_progress_ui():
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     if snapshot is None or snapshot.ended:
         st.rerun()  # the whole page: the results, and the button back
     st.progress(snapshot.fraction_done, text=snapshot.progress_text)
@@ -299,22 +300,22 @@ def _metric_delta(change):
     return dict(delta=change.text)
 
 
-def fine_tune_figures_ui(figures, verdict):
+def fine_tune_scores_ui(scores, verdict):
     drawings_column, mnist_column = st.columns(2, gap="large")
     drawings_column.metric(
         "Your held-out drawings",
-        percent_of(figures.drawings_accuracy_after, figures.num_evaluation_drawings),
+        percent_of(scores.drawings_accuracy_after, scores.num_evaluation_drawings),
         **_metric_delta(verdict.drawings),
         help="Drawings it never trained on, read correctly after fine-tuning.",
     )
     drawings_column.caption(
-        f"Before: {percent_of(figures.drawings_accuracy_before, figures.num_evaluation_drawings)}"
+        f"Before: {percent_of(scores.drawings_accuracy_before, scores.num_evaluation_drawings)}"
     )
     mnist_column.metric(
-        "MNIST test digits", f"{figures.mnist_accuracy_after:.2%}", **_metric_delta(verdict.mnist),
+        "MNIST test digits", f"{scores.mnist_accuracy_after:.2%}", **_metric_delta(verdict.mnist),
         help=f"The {TEST_DIGITS} MNIST test digits, read correctly after fine-tuning.",
     )
-    mnist_column.caption(f"Before: {figures.mnist_accuracy_before:.2%}")
+    mnist_column.caption(f"Before: {scores.mnist_accuracy_before:.2%}")
     for note in verdict.notes:
         st.info(note, icon=":material/info:")
     for warning in verdict.warnings:
@@ -328,20 +329,20 @@ def fine_tune_result_ui(snapshot):
     if snapshot.model_id is None:
         st.warning("Stopped during the first epoch: nothing was saved.", icon=":material/stop_circle:")
         return
-    figures = snapshot.fine_tune
+    scores = snapshot.fine_tune
     ended = "Stopped early" if snapshot.state == jobs.STOPPED else "Finished"
     st.success(
         f"{ended} after {snapshot.epochs_completed} of {snapshot.settings.epochs} epochs, fine-tuned from "
-        f"`{figures.base_model_id}` on {plural(figures.num_train_drawings, 'drawing')}. Saved as `{snapshot.model_id}`.",
+        f"`{scores.base_model_id}` on {plural(scores.num_train_drawings, 'drawing')}. Saved as `{snapshot.model_id}`.",
         icon=":material/check_circle:",
     )
-    verdict = fine_tune_verdict.judge(figures)
-    fine_tune_figures_ui(figures, verdict)
-    if store.default_store.active_id() == snapshot.model_id:
+    verdict = fine_tune_verdict.judge(scores)
+    fine_tune_scores_ui(scores, verdict)
+    if resources.model_store().active_id() == snapshot.model_id:
         st.button("In use on the Draw page", key="use_fine_tuned", disabled=True, icon=":material/check:")
     else:
         may_change = access.can_change_models(access.current_role())
-        # Not the obvious next step when the figures argue against it.
+        # Not the obvious next step when the scores argue against it.
         st.button(
             "Use this model", key="use_fine_tuned", type="secondary" if verdict.warnings else "primary",
             icon=":material/draw:",
@@ -353,7 +354,7 @@ def fine_tune_result_ui(snapshot):
 
 def fine_tune_ui(drawing_store, total):
     st.subheader("Fine-tune the active model on my drawings")
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     if snapshot is not None and not snapshot.ended:
         if snapshot.kind == jobs.FINE_TUNING:
             fine_tune_progress_ui()
@@ -363,7 +364,7 @@ def fine_tune_ui(drawing_store, total):
                 icon=":material/hourglass:",
             )
         return
-    if mine := jobs.manager().queued(session=job_owner().session):
+    if mine := resources.job_manager().queued(session=job_owner().session):
         st.info(f"Your fine-tune is queued, position {mine[0].snapshot().queue_position}; it starts when the "
                 "jobs before it end. Its progress shows here then.", icon=":material/hourglass:")
     fine_tune_intro_ui(drawing_store, total)

@@ -1,4 +1,5 @@
-"""Resources the pages share across reruns and sessions: the loaded models.
+"""Resources the pages share across reruns and sessions: the model store, the drawings store and
+the job manager (one of each per server process; tests point them at tmp_path), and the loaded models.
 
 A model is loaded once per (id, file version) and kept in st.cache_resource, never in
 st.session_state. The page asks for the active model on every rerun; that costs one small file
@@ -11,19 +12,49 @@ its canvas before TensorFlow is loaded.
 """
 
 import concurrent.futures
+import functools
 import gc
 import os
 import threading
 
 import streamlit as st
 
-from digit_app import quiet_start, store
+from digit_app import quiet_start
+from digit_app.drawing_store import DrawingStore
+from digit_app.model_store import ModelLoadError, ModelStore
 
 CACHED_MODELS = 2  # the active model and the one before it: switching back and forth stays instant
 LOADING_MESSAGE = "Loading the model…"
 
 _early_load = None  # (model id, file version, Future of its Predictor), started with the server
 _early_load_lock = threading.Lock()
+
+
+@functools.cache
+def model_store():
+    """The model store in $DIGIT_APP_MODELS, else models/ (read once, at the first call)."""
+    return ModelStore()
+
+
+@functools.cache
+def drawing_store():
+    """Every drawing, in $DIGIT_APP_DRAWINGS_DB, else data/drawings.sqlite3. A page shows a visitor
+    only their own: digit_app.ui.access.drawing_store(role)."""
+    return DrawingStore()
+
+
+@functools.cache
+def job_manager():
+    """The jobs of model_store(), in its jobs/ folder."""
+    from digit_app.jobs import JobManager  # imports TensorFlow: not before a page needs a job
+
+    return JobManager(model_store())
+
+
+def forget_stores():
+    """Make the three above again at their next call, from the environment as it is then (tests)."""
+    for provider in (model_store, drawing_store, job_manager):
+        provider.cache_clear()
 
 
 @st.cache_resource(max_entries=CACHED_MODELS, show_spinner=False)
@@ -41,8 +72,8 @@ def _load(model_id):
     with quiet_start.tensorflow_chatter_hidden():
         from digit_app.inference import Predictor, temperature_of  # imports TensorFlow: seconds at first
 
-        model_store = store.default_store
-        loaded = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
+        models = model_store()
+        loaded = Predictor(models.load(model_id), model_id, temperature_of(models, model_id))
     _spare_from_garbage_collection()
     return loaded
 
@@ -51,11 +82,10 @@ def start_loading_active_model():
     """Load the active model in a background thread; predictor() then waits for it rather than
     loading it a second time. Returns the thread."""
     global _early_load
-    model_store = store.default_store
-    model_id = model_store.active_id()
+    model_id = model_store().active_id()
     future = concurrent.futures.Future()
     with _early_load_lock:
-        _early_load = (model_id, _file_version(model_store, model_id), future)
+        _early_load = (model_id, _file_version(model_id), future)
     thread = threading.Thread(
         target=_load_into, args=(future, model_id), name="digit_app model loading", daemon=True
     )
@@ -84,30 +114,23 @@ def _spare_from_garbage_collection():
 @st.cache_resource(show_spinner=False)
 def clean_store_at_start(root):
     """Once per server process and models folder: delete what a process killed mid-save left there."""
-    return store.ModelStore(root).remove_leftover_temporary_files()
+    return ModelStore(root).remove_leftover_temporary_files()
 
 
 def active_predictor():
     """(predictor, warning): the active model's Predictor, and None; or, when the active model
     cannot be loaded, the shipped default's Predictor and a warning that says why."""
-    model_store = store.default_store  # looked up on each call, so tests can point it at a tmp store
-    clean_store_at_start(str(model_store.root))
-    model_id = model_store.active_id()
-    try:
-        return predictor(model_id, _file_version(model_store, model_id)), None
-    except store.ModelLoadError as error:
-        if model_id == store.DEFAULT_MODEL_ID:
-            raise
-        default_id = store.DEFAULT_MODEL_ID
-        warning = f"{error} Using the shipped default model {default_id!r} instead."
-        return predictor(default_id, _file_version(model_store, default_id)), warning
+    models = model_store()
+    clean_store_at_start(str(models.root))
+    _, loaded, warning = models.active_or_default(lambda model_id: predictor(model_id, _file_version(model_id)))
+    return loaded, warning
 
 
-def _file_version(model_store, model_id):
+def _file_version(model_id):
     try:
-        return os.stat(model_store.model_path(model_id)).st_mtime_ns
+        return os.stat(model_store().model_path(model_id)).st_mtime_ns
     except OSError:
-        return None  # missing: store.load says so with a clear message
+        return None  # missing: ModelStore.load says so with a clear message
 
 
 def model_in_use():
@@ -115,7 +138,7 @@ def model_in_use():
     default when the active one cannot be loaded; None when neither can."""
     try:
         loaded, _ = active_predictor()
-    except store.ModelLoadError:
+    except ModelLoadError:
         return None
     return loaded.model_id
 
@@ -123,8 +146,8 @@ def model_in_use():
 def load_problem(model_id):
     """Why this model cannot be loaded, or None when it loads (and is now cached)."""
     try:
-        predictor(model_id, _file_version(store.default_store, model_id))
-    except store.ModelLoadError as error:
+        predictor(model_id, _file_version(model_id))
+    except ModelLoadError as error:
         return str(error)
     return None
 
@@ -155,10 +178,9 @@ def compared_predictor(model_id, file_version):
 
 def reading_predictor(model_id):
     """The cached Predictor that reads a drawing with this model: the active one's if it is
-    loaded there, else one of compared_predictor's. Raises store.ModelLoadError."""
-    model_store = store.default_store
-    file_version = _file_version(model_store, model_id)
-    if model_id == model_store.active_id():
+    loaded there, else one of compared_predictor's. Raises ModelLoadError."""
+    file_version = _file_version(model_id)
+    if model_id == model_store().active_id():
         return predictor(model_id, file_version)
     return compared_predictor(model_id, file_version)
 
@@ -175,4 +197,4 @@ def _inspector(model_id, file_version, _predictor):
 def inspector(loaded):
     """The digit_app.inside.Inspector of a loaded Predictor's model, built once per model version
     (its compiled functions take a second or two to trace)."""
-    return _inspector(loaded.model_id, _file_version(store.default_store, loaded.model_id), loaded)
+    return _inspector(loaded.model_id, _file_version(loaded.model_id), loaded)

@@ -8,8 +8,8 @@ import streamlit as st
 
 from digit_app import jobs, sweep
 from digit_app.architectures import ARCHITECTURES
-from digit_app.settings import MAX_EPOCHS, TrainingSettings
-from digit_app.ui import charts
+from digit_app.settings import MAX_EPOCHS, TrainingSettings, train_limit_from_environment
+from digit_app.ui import charts, resources
 from digit_app.ui.resources import job_owner
 
 SWEEP_REFUSED_KEY = "train_page_sweep_refused"
@@ -57,7 +57,7 @@ def sweep_form(job_running):
 def checked_sweep_settings(values, handwriting):
     """(SweepSettings, None) when the values are valid, else (None, the reason)."""
     try:
-        base = TrainingSettings(max_train_samples=jobs.train_limit_from_environment(), handwriting=handwriting)
+        base = TrainingSettings(max_train_samples=train_limit_from_environment(), handwriting=handwriting)
         return sweep.SweepSettings(**values, base=base), None
     except ValueError as error:
         return None, str(error)
@@ -67,7 +67,7 @@ def start_sweep(settings):
     if settings is None:
         return
     try:
-        jobs.start_sweep(settings, owner=job_owner())
+        resources.job_manager().start_sweep(settings, owner=job_owner())
     except OSError as error:
         st.session_state[SWEEP_REFUSED_KEY] = str(error)
 

@@ -10,13 +10,17 @@ import datetime
 
 import streamlit as st
 
-from digit_app import jobs, store
-from digit_app.drawings import DrawingStoreError
-from digit_app.personalize import DRAWINGS_LOSS_SHARE
+from digit_app import jobs
+from digit_app.model_store import ModelStoreError
+from digit_app.drawing_store import DrawingStoreError
+from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
-from digit_app.settings import MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings
-from digit_app.ui import access, charts, sweep_tab
+from digit_app.settings import (
+    MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR, TrainingSettings,
+    train_limit_from_environment,
+)
+from digit_app.ui import access, charts, resources, sweep_tab
 from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
@@ -94,7 +98,7 @@ def choose_settings(disabled=False):
     """The settings widgets; returns their values as TrainingSettings arguments."""
     architecture = st.radio(
         "Network", list(ARCHITECTURES),
-        captions=[ARCHITECTURES[name][0].capitalize() for name in ARCHITECTURES], key="architecture",
+        captions=[architecture.description.capitalize() for architecture in ARCHITECTURES.values()], key="architecture",
         disabled=disabled,
     )
     # No min_value/max_value on the number inputs: the browser would clamp a typed value back
@@ -144,7 +148,7 @@ def choose_settings(disabled=False):
 def checked_settings(values):
     """(TrainingSettings, None) when the values are valid, else (None, the reason)."""
     try:
-        return TrainingSettings(**values, max_train_samples=jobs.train_limit_from_environment()), None
+        return TrainingSettings(**values, max_train_samples=train_limit_from_environment()), None
     except ValueError as error:
         return None, str(error)
 
@@ -165,7 +169,7 @@ def settings_form(running):
     elif settings is not None and settings.max_train_samples:
         st.caption(
             f"Training on the first {settings.max_train_samples:,} MNIST digits only "
-            f"(set by {jobs.TRAIN_LIMIT_ENV_VAR})."
+            f"(set by {TRAIN_LIMIT_ENV_VAR})."
         )
     include_drawings = include_drawings_ui(disabled=job_running)
     may_write = access.current_role().may_write
@@ -210,7 +214,7 @@ def start_job(settings, include_drawings):
         return
     try:
         drawings = access.drawing_store(role).training_arrays() if include_drawings else None
-        jobs.start(settings, owner=job_owner(), drawings=drawings)
+        resources.job_manager().start(settings, owner=job_owner(), drawings=drawings)
     except (DrawingStoreError, OSError) as error:
         st.session_state[START_REFUSED_KEY] = str(error)
         return
@@ -226,12 +230,12 @@ def started_by(snapshot):
 def stop_job(job_id):
     """The Stop button's callback: the host, or whoever started the job, may stop it; someone
     else's job only once confirmed."""
-    snapshot = jobs.manager().job(job_id).snapshot()
+    snapshot = resources.job_manager().job(job_id).snapshot()
     if not access.can_stop_job(access.current_role(), snapshot.owner.session):
         return
     if snapshot.owner.session == job_owner().session or st.session_state.get(CONFIRM_STOP_KEY) == job_id:
         st.session_state.pop(CONFIRM_STOP_KEY, None)
-        jobs.stop(job_id, requested_by=job_owner().name)
+        resources.job_manager().stop(job_id, requested_by=job_owner().name)
     else:
         st.session_state[CONFIRM_STOP_KEY] = job_id
 
@@ -243,7 +247,7 @@ def cancel_stop():
 @st.fragment(run_every=REFRESH_SECONDS)
 def my_queued_jobs():
     """This session's queued jobs, with their place in the queue; the page redraws when one starts."""
-    queued = jobs.manager().queued(session=job_owner().session)
+    queued = resources.job_manager().queued(session=job_owner().session)
     if not queued and st.session_state.get("train_page_had_queued"):
         st.session_state["train_page_had_queued"] = False
         st.rerun()  # one of them has started: show it
@@ -261,7 +265,7 @@ def my_queued_jobs():
             st.caption(describe_settings(snapshot.settings) if snapshot.kind != jobs.SWEEP else
                        f"Sweep {snapshot.sweep['study']}: {snapshot.sweep['num_trials']} trials")
             st.button("Leave the queue", key=f"leave_queue_{job.job_id}", icon=":material/close:",
-                      on_click=jobs.stop, args=(job.job_id, job_owner().name))
+                      on_click=resources.job_manager().stop, args=(job.job_id, job_owner().name))
 
 
 def show_intro():
@@ -279,7 +283,7 @@ def show_intro():
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_progress():
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     if snapshot is None or snapshot.ended:
         st.rerun()  # the whole page: results instead of progress, and Start enabled again
     if snapshot.kind == jobs.SWEEP:
@@ -363,7 +367,7 @@ def result_picture(kind, job_started_at, _snapshot):
 def training_seconds(model_id):
     """The training time saved with a model, which the Models page shows; None if unknown."""
     try:
-        seconds = store.default_store.metadata(model_id).get("training_seconds")
+        seconds = resources.model_store().metadata(model_id).get("training_seconds")
     except (OSError, ValueError):
         return None
     return seconds if isinstance(seconds, (int, float)) else None
@@ -401,7 +405,7 @@ def show_outcome_message(snapshot):
 
 def active_model_accuracy(active_id):
     try:
-        return store.default_store.metadata(active_id).get("test_accuracy")
+        return resources.model_store().metadata(active_id).get("test_accuracy")
     except (OSError, ValueError):
         return None
 
@@ -411,13 +415,13 @@ def use_model(model_id):
         st.session_state[USE_FAILED_KEY] = access.NOT_HOST
         return
     try:
-        store.default_store.activate(model_id)
-    except (ValueError, store.ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
+        resources.model_store().activate(model_id)
+    except (ValueError, ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
         st.session_state[USE_FAILED_KEY] = str(error)
 
 
 def summary_row(snapshot):
-    active_id = store.default_store.active_id()
+    active_id = resources.model_store().active_id()
     accuracy_column, epochs_column, button_column = st.columns([1.2, 1, 1.2], vertical_alignment="center")
     in_use = active_id == snapshot.model_id
     baseline = None if in_use else active_model_accuracy(active_id)
@@ -462,7 +466,7 @@ def show_results(snapshot):
     st.caption(describe_settings(snapshot.settings))
     if snapshot.state == jobs.FAILED:
         st.error(snapshot.error.replace("\n", "  \n"), icon=":material/error:")
-        st.info(f"Nothing was saved; the active model is still `{store.default_store.active_id()}`.")
+        st.info(f"Nothing was saved; the active model is still `{resources.model_store().active_id()}`.")
         return
     show_outcome_message(snapshot)
     if not snapshot.model_id:
@@ -487,7 +491,7 @@ def show_results(snapshot):
 
 
 def job_panel():
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     if snapshot is None:
         show_intro()
     elif not snapshot.ended:
@@ -502,7 +506,7 @@ st.caption(
 )
 settings_column, job_column = st.columns([1, 2.6], gap="large")
 with settings_column:
-    snapshot = jobs.snapshot()
+    snapshot = resources.job_manager().snapshot()
     running = snapshot if snapshot is not None and not snapshot.ended else None
     if running is None:
         st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from digit_app.drawings import DrawingStore
-from digit_app.store import ACTIVE_FILE, DEFAULT_MODEL_ID, ModelStore
+from digit_app.drawing_store import DrawingStore
+from digit_app.model_store import ACTIVE_FILE, DEFAULT_MODEL_ID, ModelStore
 from tests.e2e import app_driver
 
 # A models folder to copy instead of the repository's models/, e.g. one made with

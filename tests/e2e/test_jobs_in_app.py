@@ -6,7 +6,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from digit_app.store import ACTIVE_FILE
+from digit_app.model_store import ACTIVE_FILE
 from tests.e2e import app_driver
 from tests.e2e.conftest import ARTIFACTS
 

@@ -1,5 +1,5 @@
 """Learning from the user, in Chromium against a real server: correct a reading on the Draw page,
-find the drawing on My drawings, fine-tune on the drawings and see the before/after figures."""
+find the drawing on My drawings, fine-tune on the drawings and see the before/after scores."""
 
 import re
 
@@ -7,7 +7,7 @@ import numpy as np
 from playwright.sync_api import expect
 
 from digit_app import fine_tune_verdict
-from digit_app.personalize import FineTuneFigures
+from digit_app.fine_tune import FineTuneScores
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.synthetic import draw_strokes
 from tests.e2e import app_driver
@@ -28,9 +28,9 @@ def _long_flag_ones(count, seed):
     return np.stack(images)
 
 
-def _figures_from(meta):
-    """The fine-tune's figures as saved beside the model (FineTuneFigures.metadata, read back)."""
-    return FineTuneFigures(
+def _scores_from(meta):
+    """The fine-tune's scores as saved beside the model (FineTuneScores.metadata, read back)."""
+    return FineTuneScores(
         base_model_id=meta["fine_tuned_from"], num_train_drawings=meta["drawings_trained_on"],
         num_evaluation_drawings=meta["drawings_held_out"], num_mnist=meta["mnist_digits_trained_on"],
         drawing_weight=meta["drawing_weight"], drawings_accuracy_before=meta["drawings_accuracy_before"],
@@ -86,7 +86,7 @@ def test_correct_a_reading_see_it_kept_and_fine_tune_on_it(
         assert not re.fullmatch(r"[+-]0\.0+ points", text.strip()), f"no change shown as a change: {text!r}"
     saved_as = page.get_by_text(re.compile(r"Saved as `?[\w-]+`?\.$")).first.inner_text()
     meta = model_store.metadata(re.search(r"Saved as `?([\w-]+)`?\.$", saved_as).group(1))
-    verdict = fine_tune_verdict.judge(_figures_from(meta))
+    verdict = fine_tune_verdict.judge(_scores_from(meta))
     too_small_note = page.get_by_text("The held-out part is too small to tell")
     expect(too_small_note).to_have_count(1 if verdict.held_out_too_small else 0)
     expect(page.get_by_text(re.compile(r"^MNIST accuracy fell by"))).to_have_count(len(verdict.warnings))

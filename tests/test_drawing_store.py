@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_app import drawings
-from digit_app.drawings import DrawingStore, DrawingStoreError
+from digit_app.drawing_store import _SCHEMA, MAX_IMPORT_BYTES, DrawingStore, DrawingStoreError
+from digit_app.settings import DEFAULT_DRAWINGS_PATH, DRAWINGS_ENV_VAR
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # only the signature is checked
 
@@ -19,11 +19,6 @@ PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # only the signature is checked
 def digits(small_mnist):
     """Twenty real MNIST digits as uint8 images and labels."""
     return small_mnist.x_train[:20], small_mnist.y_train[:20]
-
-
-@pytest.fixture
-def drawing_store(tmp_path):
-    return DrawingStore(tmp_path / "drawings.sqlite3")
 
 
 @pytest.fixture
@@ -123,10 +118,10 @@ def test_wal_mode_is_on(filled_store):
 
 
 def test_default_path_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(drawings.ENV_VAR, str(tmp_path / "elsewhere.sqlite3"))
+    monkeypatch.setenv(DRAWINGS_ENV_VAR, str(tmp_path / "elsewhere.sqlite3"))
     assert DrawingStore().path == tmp_path / "elsewhere.sqlite3"
-    monkeypatch.delenv(drawings.ENV_VAR)
-    assert DrawingStore().path == drawings.DEFAULT_PATH
+    monkeypatch.delenv(DRAWINGS_ENV_VAR)
+    assert DrawingStore().path == DEFAULT_DRAWINGS_PATH
     assert DrawingStore().path.parts[-2:] == ("data", "drawings.sqlite3")
 
 
@@ -138,7 +133,7 @@ def test_a_corrupt_file_is_reported_and_left_alone(tmp_path):
     with pytest.raises(DrawingStoreError) as caught:
         store.count()
     message = str(caught.value)
-    assert str(path) in message and "Move it away" in message and drawings.ENV_VAR in message
+    assert str(path) in message and "Move it away" in message and DRAWINGS_ENV_VAR in message
     with pytest.raises(DrawingStoreError):
         store.add(np.zeros((28, 28)), 1)
     assert path.read_bytes() == garbage
@@ -168,7 +163,7 @@ def test_an_unusable_location_is_reported(tmp_path, make_location):
     with pytest.raises(DrawingStoreError) as caught:
         DrawingStore(path).add(np.zeros((28, 28)), 1)
     message = str(caught.value)
-    assert str(path) in message and "writable" in message and drawings.ENV_VAR in message
+    assert str(path) in message and "writable" in message and DRAWINGS_ENV_VAR in message
 
 
 # --- many writers at once
@@ -407,11 +402,11 @@ def test_import_refuses_bad_files_and_changes_nothing(filled_store, case):
 def test_import_refuses_a_file_over_the_byte_limit_before_reading_it(tmp_path, filled_store):
     huge = tmp_path / "huge.npz"
     with open(huge, "wb") as file:
-        file.truncate(drawings.MAX_IMPORT_BYTES + 1)  # sparse: no 50 MB written
+        file.truncate(MAX_IMPORT_BYTES + 1)  # sparse: no 50 MB written
     with pytest.raises(ValueError, match="at most 50 MB"):
         filled_store.import_npz(huge)
     with pytest.raises(ValueError, match="at most 50 MB"):
-        filled_store.import_npz(io.BytesIO(b"\0" * (drawings.MAX_IMPORT_BYTES + 1)))
+        filled_store.import_npz(io.BytesIO(b"\0" * (MAX_IMPORT_BYTES + 1)))
     assert filled_store.count() == 3
 
 
@@ -441,7 +436,7 @@ def test_an_owners_store_sees_and_deletes_only_their_drawings(tmp_path):
 
 
 def test_quotas_refuse_with_a_message_that_names_the_limit(tmp_path):
-    from digit_app.drawings import QuotaReached
+    from digit_app.drawing_store import QuotaReached
     from digit_app.serving import Quotas
 
     path = tmp_path / "quota.sqlite3"
@@ -483,7 +478,7 @@ def test_deleting_gives_the_space_back(tmp_path):
 def test_a_version_1_database_gets_owners_and_keeps_its_drawings(tmp_path):
     path = tmp_path / "old.sqlite3"
     connection = sqlite3.connect(path)
-    old_schema = drawings._SCHEMA.replace(",\n    owner TEXT", "").split("CREATE INDEX drawings_by_owner")[0]
+    old_schema = _SCHEMA.replace(",\n    owner TEXT", "").split("CREATE INDEX drawings_by_owner")[0]
     connection.executescript(old_schema + "PRAGMA user_version = 1;")
     connection.execute(
         "INSERT INTO drawings (model_input, label, created_at, source) VALUES (?, 4, '2026-01-01', 'draw')",

@@ -1,9 +1,9 @@
 """Does fine-tuning on a few of the user's drawings teach the model their handwriting?
 
-    python bench/personalize.py                   # scan the styles, then fine-tune on the worst-read one
-    python bench/personalize.py --seeds 0 1 2 3   # the same, fine-tuned with four training seeds
-    python bench/personalize.py --style nine-curled-tail --learn 40 --check 100
-    python bench/personalize.py --scan-only --sheet /tmp/styles.png
+    python bench/fine_tune.py                   # scan the styles, then fine-tune on the worst-read one
+    python bench/fine_tune.py --seeds 0 1 2 3   # the same, fine-tuned with four training seeds
+    python bench/fine_tune.py --style nine-curled-tail --learn 40 --check 100
+    python bench/fine_tune.py --scan-only --sheet /tmp/styles.png
 
 A "style" is a way of drawing one digit that MNIST has few of (a 1 with a long flag and a base,
 a 9 whose tail curls back, ...), generated as canvas strokes with random size, position, slant,
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from digit_app.drawings import EvaluationSplit, to_uint8  # noqa: E402
+from digit_app.drawing_store import EvaluationSplit, to_uint8  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
 from digit_app.synthetic import CANVAS_SIZE, draw_strokes  # noqa: E402
 
@@ -167,17 +167,17 @@ def scan_styles(model, count=SCAN_COUNT):
 
 
 def parse_args(argv=None):
-    from digit_app import personalize
+    from digit_app import fine_tune
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default-cnn", help="base model id in the store (default default-cnn)")
     parser.add_argument("--style", choices=list(STYLES), help="the style to teach (default: the worst-read one)")
     parser.add_argument("--learn", type=int, default=40, help="drawings to fine-tune on (default 40)")
     parser.add_argument("--check", type=int, default=100, help="other drawings to check on (default 100)")
-    parser.add_argument("--epochs", type=int, default=personalize.DEFAULT_EPOCHS)
-    parser.add_argument("--learning-rate", type=float, default=personalize.DEFAULT_LEARNING_RATE)
-    parser.add_argument("--mnist-samples", type=int, default=personalize.DEFAULT_MNIST_SAMPLES)
-    parser.add_argument("--share", type=float, default=personalize.DRAWINGS_LOSS_SHARE,
+    parser.add_argument("--epochs", type=int, default=fine_tune.DEFAULT_EPOCHS)
+    parser.add_argument("--learning-rate", type=float, default=fine_tune.DEFAULT_LEARNING_RATE)
+    parser.add_argument("--mnist-samples", type=int, default=fine_tune.DEFAULT_MNIST_SAMPLES)
+    parser.add_argument("--share", type=float, default=fine_tune.DRAWINGS_LOSS_SHARE,
                         help="share of the loss the drawings carry (default %(default)s)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="fine-tune once per training seed, to see the spread (default 0)")
@@ -210,19 +210,19 @@ def print_scan(scan, model_id):
 
 
 def print_fine_tune(result, args, seconds):
-    figures = result.figures
-    print(f"\n(c) Seed {result.training.settings.seed}: fine-tuned on {figures.num_train_drawings} drawings "
-          f"of the style (each weighted {figures.drawing_weight:.1f}) + {figures.num_mnist:,} augmented MNIST digits, {args.epochs} "
+    scores = result.scores
+    print(f"\n(c) Seed {result.training.settings.seed}: fine-tuned on {scores.num_train_drawings} drawings "
+          f"of the style (each weighted {scores.drawing_weight:.1f}) + {scores.num_mnist:,} augmented MNIST digits, {args.epochs} "
           f"epochs, learning rate {args.learning_rate:g}, in {seconds:.0f}s")
-    print(f"    {figures.num_evaluation_drawings} other drawings of the style: "
-          f"{figures.drawings_accuracy_before:7.1%} -> {figures.drawings_accuracy_after:6.1%}")
-    print(f"    MNIST test (10,000 digits):     {figures.mnist_accuracy_before:7.2%} -> "
-          f"{figures.mnist_accuracy_after:6.2%}")
+    print(f"    {scores.num_evaluation_drawings} other drawings of the style: "
+          f"{scores.drawings_accuracy_before:7.1%} -> {scores.drawings_accuracy_after:6.1%}")
+    print(f"    MNIST test (10,000 digits):     {scores.mnist_accuracy_before:7.2%} -> "
+          f"{scores.mnist_accuracy_after:6.2%}")
 
 
 def print_digit_accuracy(base_model, model, mnist, digits):
     """MNIST test accuracy on the digits the style is and is mistaken for: where forgetting would show."""
-    from digit_app.personalize import accuracy
+    from digit_app.fine_tune import accuracy
 
     for digit in digits:
         is_digit = mnist.y_test == digit
@@ -232,7 +232,7 @@ def print_digit_accuracy(base_model, model, mnist, digits):
 
 
 def print_other_styles(base_model, model, taught_style):
-    from digit_app.personalize import accuracy
+    from digit_app.fine_tune import accuracy
 
     print(f"    The other styles ({SCAN_COUNT // 2} scan drawings each), before -> after:")
     for index, name in enumerate(STYLES):
@@ -244,10 +244,11 @@ def print_other_styles(base_model, model, taught_style):
 
 def main(argv=None):
     args = parse_args(argv)
-    from digit_app import personalize, store
+    from digit_app import fine_tune
+    from digit_app.model_store import ModelStore
     from digit_app.data import load_mnist
 
-    base_model = store.load(args.model)
+    base_model = ModelStore().load(args.model)
     if args.sheet:
         save_sheet(args.sheet)
         print(f"Saved the styles to {args.sheet}")
@@ -269,7 +270,7 @@ def main(argv=None):
     mnist = load_mnist()
     for seed in args.seeds:
         started = time.monotonic()
-        result = personalize.fine_tune(
+        result = fine_tune.fine_tune(
             base_model, split, base_model_id=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
             mnist_samples=args.mnist_samples, drawings_loss_share=args.share, seed=seed, data=mnist,
         )

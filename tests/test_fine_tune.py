@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from digit_app import personalize
-from digit_app.drawings import DrawingStore, EvaluationSplit
+from digit_app import fine_tune
+from digit_app.drawing_store import EvaluationSplit
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.settings import TrainingSettings
 from digit_app.synthetic import draw_strokes
@@ -39,11 +39,6 @@ def base_model(small_mnist):
 
 
 @pytest.fixture
-def drawing_store(tmp_path):
-    return DrawingStore(tmp_path / "drawings.sqlite3")
-
-
-@pytest.fixture
 def styled_store(drawing_store):
     for model_input in long_flag_ones(40, seed=1):
         drawing_store.add(model_input, 1)
@@ -54,59 +49,59 @@ def styled_store(drawing_store):
     ("num_drawings", "num_mnist", "expected"),
     [
         (40, 9500, 0.05 * 9500 / (0.95 * 40)),  # the share reached: 12.5 each
-        (10, 9500, personalize.MAX_DRAWING_WEIGHT),  # 50 would let ten drawings swamp their batches
+        (10, 9500, fine_tune.MAX_DRAWING_WEIGHT),  # 50 would let ten drawings swamp their batches
         (500, 1000, 1.0),  # never less than an MNIST digit
     ],
 )
 def test_drawing_weight_gives_the_drawings_their_share_within_limits(num_drawings, num_mnist, expected):
-    weight = personalize.drawing_weight(num_drawings, num_mnist)
+    weight = fine_tune.drawing_weight(num_drawings, num_mnist)
     assert weight == pytest.approx(expected)
-    if expected not in (1.0, personalize.MAX_DRAWING_WEIGHT):
+    if expected not in (1.0, fine_tune.MAX_DRAWING_WEIGHT):
         share = num_drawings * weight / (num_drawings * weight + num_mnist)
-        assert share == pytest.approx(personalize.DRAWINGS_LOSS_SHARE)
+        assert share == pytest.approx(fine_tune.DRAWINGS_LOSS_SHARE)
 
 
 @pytest.mark.parametrize(("num_drawings", "num_mnist", "share"), [(0, 100, 0.05), (10, -1, 0.05), (10, 100, 1.0)])
 def test_drawing_weight_refuses_nonsense(num_drawings, num_mnist, share):
     with pytest.raises(ValueError, match="expected"):
-        personalize.drawing_weight(num_drawings, num_mnist, share=share)
+        fine_tune.drawing_weight(num_drawings, num_mnist, share=share)
 
 
 def test_fine_tune_learns_the_style_and_reports_before_and_after(base_model, styled_store, small_mnist):
     weights_before = [weights.copy() for weights in base_model.get_weights()]
     batches, epochs = [], []
-    result = personalize.fine_tune(
+    result = fine_tune.fine_tune(
         base_model, styled_store, base_model_id="tiny-base", epochs=5, learning_rate=1e-3,
         mnist_samples=2000, data=small_mnist, on_batch_end=batches.append,
         on_epoch_end=lambda epoch, logs: epochs.append(epoch),
     )
-    figures = result.figures
+    scores = result.scores
 
-    split = styled_store.split_for_evaluation(personalize.DEFAULT_EVALUATION_FRACTION, 0)
-    assert figures.num_train_drawings == len(split.train_images)
-    assert figures.num_evaluation_drawings == len(split.evaluation_images)
-    assert figures.num_train_drawings + figures.num_evaluation_drawings == 40
-    assert figures.num_mnist == 1900  # the 2,000 digits less 5% for validation
-    assert figures.drawings_accuracy_before <= 0.5  # the base reads this 1 as something else
-    assert figures.drawings_accuracy_after >= 0.9 and figures.drawings_accuracy_after > figures.drawings_accuracy_before
-    assert figures.drawings_accuracy_after == pytest.approx(
-        personalize.accuracy(result.model, split.evaluation_images, split.evaluation_labels)
+    split = styled_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION, 0)
+    assert scores.num_train_drawings == len(split.train_images)
+    assert scores.num_evaluation_drawings == len(split.evaluation_images)
+    assert scores.num_train_drawings + scores.num_evaluation_drawings == 40
+    assert scores.num_mnist == 1900  # the 2,000 digits less 5% for validation
+    assert scores.drawings_accuracy_before <= 0.5  # the base reads this 1 as something else
+    assert scores.drawings_accuracy_after >= 0.9 and scores.drawings_accuracy_after > scores.drawings_accuracy_before
+    assert scores.drawings_accuracy_after == pytest.approx(
+        fine_tune.accuracy(result.model, split.evaluation_images, split.evaluation_labels)
     )
-    assert figures.mnist_accuracy_before == pytest.approx(
-        personalize.accuracy(base_model, small_mnist.x_test, small_mnist.y_test)
+    assert scores.mnist_accuracy_before == pytest.approx(
+        fine_tune.accuracy(base_model, small_mnist.x_test, small_mnist.y_test)
     )
-    assert figures.mnist_accuracy_after == pytest.approx(result.training.test_accuracy)
-    assert figures.mnist_accuracy_after >= figures.mnist_accuracy_before - 0.02  # not forgotten for the drawings' sake
+    assert scores.mnist_accuracy_after == pytest.approx(result.training.test_accuracy)
+    assert scores.mnist_accuracy_after >= scores.mnist_accuracy_before - 0.02  # not forgotten for the drawings' sake
     assert epochs == [1, 2, 3, 4, 5] and batches[-1]["epoch"] == 5
     assert all(np.array_equal(a, b) for a, b in zip(weights_before, base_model.get_weights()))  # base untouched
 
     metadata = result.metadata()
     assert metadata["architecture"] == "dense-128" and metadata["epochs"] == 5
-    assert len(metadata["history"]["val_loss"]) == 5 and metadata["test_accuracy"] == figures.mnist_accuracy_after
-    assert metadata["fine_tuned_from"] == "tiny-base" and metadata["source"] == personalize.SOURCE
-    assert metadata["drawings_trained_on"] == figures.num_train_drawings
-    assert metadata["drawings_accuracy_before"] == figures.drawings_accuracy_before
-    assert metadata["mnist_test_accuracy_after"] == figures.mnist_accuracy_after
+    assert len(metadata["history"]["val_loss"]) == 5 and metadata["test_accuracy"] == scores.mnist_accuracy_after
+    assert metadata["fine_tuned_from"] == "tiny-base" and metadata["source"] == fine_tune.SOURCE
+    assert metadata["drawings_trained_on"] == scores.num_train_drawings
+    assert metadata["drawings_accuracy_before"] == scores.drawings_accuracy_before
+    assert metadata["mnist_test_accuracy_after"] == scores.mnist_accuracy_after
     assert metadata["settings"]["augment"] and metadata["settings"]["learning_rate"] == 1e-3
 
 
@@ -115,15 +110,15 @@ def test_fine_tune_takes_arrays_split_as_given(base_model, small_mnist):
     check = long_flag_ones(6, seed=3)
     split = EvaluationSplit((learn * 255).astype(np.uint8), np.ones(12, np.uint8),
                             (check * 255).astype(np.uint8), np.ones(6, np.uint8))
-    result = personalize.fine_tune(base_model, split, epochs=1, mnist_samples=200, data=small_mnist)
-    assert (result.figures.num_train_drawings, result.figures.num_evaluation_drawings) == (12, 6)
-    assert result.figures.base_model_id is None and result.epochs_completed == 1
+    result = fine_tune.fine_tune(base_model, split, epochs=1, mnist_samples=200, data=small_mnist)
+    assert (result.scores.num_train_drawings, result.scores.num_evaluation_drawings) == (12, 6)
+    assert result.scores.base_model_id is None and result.epochs_completed == 1
 
 
 def test_a_stop_event_ends_the_fine_tune_early(base_model, styled_store, small_mnist):
     stop = threading.Event()
     stop.set()
-    result = personalize.fine_tune(
+    result = fine_tune.fine_tune(
         base_model, styled_store, epochs=3, mnist_samples=1000, data=small_mnist, stop_event=stop
     )
     assert result.stopped_early and result.epochs_completed == 0
@@ -133,16 +128,16 @@ def test_too_few_drawings_are_refused_with_what_to_do(base_model, drawing_store,
     for model_input in long_flag_ones(9, seed=4):
         drawing_store.add(model_input, 1)
     with pytest.raises(ValueError, match=r"There are 9 drawings; fine-tuning needs at least 10.*Draw page"):
-        personalize.fine_tune(base_model, drawing_store, data=small_mnist)
+        fine_tune.fine_tune(base_model, drawing_store, data=small_mnist)
 
 
 @pytest.mark.parametrize(("fraction", "empty_side"), [(0.0, "held out"), (1.0, "to learn from")])
 def test_an_empty_side_of_the_split_is_refused(base_model, styled_store, small_mnist, fraction, empty_side):
     with pytest.raises(ValueError, match=f"none is {empty_side}.*Add a few more drawings"):
-        personalize.fine_tune(base_model, styled_store, evaluation_fraction=fraction, data=small_mnist)
+        fine_tune.fine_tune(base_model, styled_store, evaluation_fraction=fraction, data=small_mnist)
 
 
 def test_a_model_of_unknown_architecture_needs_it_named(small_mnist, styled_store):
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)], name="mine")
     with pytest.raises(ValueError, match="pass architecture="):
-        personalize.fine_tune(model, styled_store, data=small_mnist)
+        fine_tune.fine_tune(model, styled_store, data=small_mnist)

@@ -4,6 +4,9 @@ Every write goes to a temporary file in the same folder and is moved into place 
 os.replace, so a crash mid-save never leaves a broken model or a dangling active pointer.
 The active model is named in active.json; without it, the shipped default is active.
 Keras is imported only to save or load a model, so listing and ids stay cheap.
+
+The folder is $DIGIT_APP_MODELS, else models/ in the repository (digit_app.settings.models_folder),
+read when a ModelStore is made without a root.
 """
 
 import datetime
@@ -16,7 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
-MODELS_DIR = Path(os.environ.get("DIGIT_APP_MODELS", Path(__file__).resolve().parent.parent / "models"))
+from digit_app.settings import models_folder
+
 DEFAULT_MODEL_ID = "default-cnn"
 ACTIVE_FILE = "active.json"
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
@@ -41,6 +45,8 @@ def _cannot_write(action, folder, error):
         f"Could not {action}: the models folder {folder} cannot be written ({error.strerror or error}). "
         "Make it writable for the user who runs the app (for example chmod u+w), then try again."
     )
+
+
 class StoreNotWritable(RuntimeError):
     """A model could not be saved in the store: checked before any training, so nothing is lost."""
 
@@ -85,8 +91,8 @@ def _tensorflow_version():
 
 
 class ModelStore:
-    def __init__(self, root=MODELS_DIR):
-        self.root = Path(root)
+    def __init__(self, root=None):
+        self.root = Path(root) if root is not None else models_folder()
 
     def check_writable(self, min_free_bytes=MIN_FREE_BYTES):
         """Raise StoreNotWritable, saying what to fix, when a model could not be saved here now:
@@ -218,14 +224,23 @@ class ModelStore:
 
     def resolve_active(self):
         """(id, model) of the model load_active() gives."""
+        model_id, model, problem = self.active_or_default(self.load)
+        if problem:
+            warnings.warn(problem, stacklevel=2)
+        return model_id, model
+
+    def active_or_default(self, load):
+        """(id, load(id), problem) for the active model; when `load` raises ModelLoadError for it, the
+        same for the shipped default, with `problem` saying why the active one could not be used
+        (None otherwise). `load` may be self.load or a cache in front of it."""
         model_id = self.active_id()
         try:
-            return model_id, self.load(model_id)
+            return model_id, load(model_id), None
         except ModelLoadError as error:
             if model_id == DEFAULT_MODEL_ID:
                 raise
-            warnings.warn(f"{error} Using the shipped default model {DEFAULT_MODEL_ID!r} instead.", stacklevel=2)
-            return DEFAULT_MODEL_ID, self.load(DEFAULT_MODEL_ID)
+            problem = f"{error} Using the shipped default model {DEFAULT_MODEL_ID!r} instead."
+            return DEFAULT_MODEL_ID, load(DEFAULT_MODEL_ID), problem
 
     def activate(self, model_id):
         if not self.exists(model_id):
@@ -248,14 +263,3 @@ class ModelStore:
         except OSError as error:
             raise _cannot_write(f"delete {model_id!r}", self.root, error) from error
 
-
-default_store = ModelStore()
-list_models = default_store.list
-load = default_store.load
-load_active = default_store.load_active
-resolve_active = default_store.resolve_active
-activate = default_store.activate
-delete = default_store.delete
-save = default_store.save
-active_id = default_store.active_id
-model_path = default_store.model_path

@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from digit_app import store as store_module
 from digit_app.architectures import build_model
-from digit_app.store import DEFAULT_MODEL_ID, ModelLoadError, ModelStore, StoreNotWritable
+from digit_app.model_store import DEFAULT_MODEL_ID, ModelLoadError, ModelStore, StoreNotWritable
+from digit_app.settings import MODELS_ENV_VAR, SHIPPED_MODELS_FOLDER
 
 
 def _model(seed):
@@ -139,5 +139,8 @@ def test_saved_model_has_no_optimizer_state(store, small_mnist):
     assert meta["history"]["loss"] and meta["source"] == "test"
 
 
-def test_module_functions_use_the_default_store():
-    assert store_module.load_active.__self__ is store_module.default_store
+def test_a_store_made_without_a_folder_uses_the_one_the_environment_names(tmp_path, monkeypatch):
+    monkeypatch.setenv(MODELS_ENV_VAR, str(tmp_path / "elsewhere"))
+    assert ModelStore().root == tmp_path / "elsewhere"
+    monkeypatch.delenv(MODELS_ENV_VAR)
+    assert ModelStore().root == SHIPPED_MODELS_FOLDER

@@ -20,11 +20,11 @@ import numpy as np
 
 from digit_app.architectures import ARCHITECTURES
 from digit_app.data import load_mnist
-from digit_app.drawings import DrawingStore, EvaluationSplit, in_evaluation_part
+from digit_app.drawing_store import DrawingStore, EvaluationSplit, in_evaluation_part
 from digit_app.settings import TrainingSettings
 from digit_app.training import to_model_input, train
 
-# The share of the training loss all the drawings together carry. Measured with bench/personalize.py
+# The share of the training loss all the drawings together carry. Measured with bench/fine_tune.py
 # (40 drawings of a 1 with a long flag, which the default model reads as a 7, next to 9,500 MNIST
 # digits, 4 seeds): 5% teaches the style as well as 10-15% do (98-100% of 100 other drawings of it)
 # and keeps more of MNIST (99.38-99.44% test accuracy, from 99.52%, against 99.24-99.37% at 10-15%,
@@ -76,7 +76,7 @@ def weighted_drawings(images, labels, settings, num_available):
 
 
 @dataclasses.dataclass(frozen=True)
-class FineTuneFigures:
+class FineTuneScores:
     """What a fine-tune did, in numbers: small and plain, for pages and the model's metadata."""
 
     base_model_id: str | None
@@ -107,7 +107,7 @@ class FineTuneFigures:
 class FineTuneResult:
     model: object  # the fine-tuned keras.Model
     training: object  # digit_app.training.TrainingResult
-    figures: FineTuneFigures
+    scores: FineTuneScores
 
     @property
     def stopped_early(self):
@@ -118,8 +118,8 @@ class FineTuneResult:
         return self.training.epochs_completed
 
     def metadata(self, source=SOURCE):
-        """What the model store keeps beside the model: train()'s metadata and the fine-tune's figures."""
-        return {**self.training.metadata(source), **self.figures.metadata()}
+        """What the model store keeps beside the model: train()'s metadata and the fine-tune's scores."""
+        return {**self.training.metadata(source), **self.scores.metadata()}
 
 
 def split_drawings(drawings, evaluation_fraction, seed):
@@ -248,7 +248,7 @@ def fine_tune(
         extra_examples=(split.train_images, split.train_labels, weight),
         data=mnist,
     )
-    figures = FineTuneFigures(
+    scores = FineTuneScores(
         base_model_id=base_model_id,
         num_train_drawings=len(split.train_images),
         num_evaluation_drawings=len(split.evaluation_images),
@@ -259,4 +259,4 @@ def fine_tune(
         mnist_accuracy_before=mnist_before,
         mnist_accuracy_after=training.test_accuracy,  # train() scored the whole test set already
     )
-    return FineTuneResult(model=training.model, training=training, figures=figures)
+    return FineTuneResult(model=training.model, training=training, scores=scores)

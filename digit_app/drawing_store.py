@@ -35,8 +35,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-ENV_VAR = "DIGIT_APP_DRAWINGS_DB"
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "drawings.sqlite3"
+from digit_app.settings import DRAWINGS_ENV_VAR, drawings_path
+
 BUSY_TIMEOUT_SECONDS = 30
 SCHEMA_VERSION = 2  # 2 added the owner column
 IMAGE_SHAPE = (28, 28)
@@ -103,11 +103,6 @@ class EvaluationSplit(NamedTuple):
     evaluation_labels: np.ndarray
 
 
-def default_path():
-    """$DIGIT_APP_DRAWINGS_DB if set, else data/drawings.sqlite3 in the repository (read at call time)."""
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
-
-
 def to_uint8(model_inputs):
     """float32 [0, 1] model inputs -> uint8 0-255 images like MNIST's."""
     return np.rint(np.clip(model_inputs, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -122,7 +117,7 @@ def in_evaluation_part(drawing_id, fraction, seed):
 
 class DrawingStore:
     def __init__(self, path=None, owner=None, quotas=None):
-        self.path = Path(path) if path is not None else default_path()
+        self.path = Path(path) if path is not None else drawings_path()
         self.owner = _check_optional_text(owner, "owner")
         self.quotas = quotas  # serving.Quotas or None for no limits
         self._ready = False
@@ -443,7 +438,7 @@ class DrawingStore:
             return DrawingStoreError(
                 f"The drawings database {self.path} is damaged or is not a drawings database ({text}). "
                 f"It was left as it is. Move it away (for example rename it to {self.path.name}.broken) "
-                f"to start a new one, or set {ENV_VAR} to another file."
+                f"to start a new one, or set {DRAWINGS_ENV_VAR} to another file."
             )
         if "locked" in text or "busy" in text:
             return DrawingStoreError(
@@ -455,7 +450,7 @@ class DrawingStore:
     def _unusable(self, error):
         return DrawingStoreError(
             f"Cannot open or write the drawings database {self.path} ({error}). Make sure its folder "
-            f"exists and is writable, or set {ENV_VAR} to a writable file path."
+            f"exists and is writable, or set {DRAWINGS_ENV_VAR} to a writable file path."
         )
 
 
