@@ -24,6 +24,7 @@ UNSURE_BELOW = 0.8  # calibrated: a reading shown under 80% is wrong more than o
 PIXEL_SCALE = 7  # the 28x28 model input is shown at 196x196: each pixel a visible 7x7 square
 GRID_LEVEL = 70  # grey of the lines between the enlarged pixels (0 black, 255 white)
 CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
+JOB_LINE_REFRESH_SECONDS = 3
 CANVAS_DRAWING_KEY = "canvas_drawing"  # the strokes as the canvas last sent them (Fabric.js JSON)
 CANVAS_START_KEY = "canvas_start"  # the strokes a remounted canvas starts from
 PROMPT = "Draw a digit from 0 to 9 in the white box. The model reads it after every stroke."
@@ -35,10 +36,16 @@ HOW_IT_READS = (
     "the way the MNIST digits the model learnt from were prepared."
 )
 
-# The reading's digit in large type; scoped to the keyed container that holds it.
+# The reading's digit in large type; scoped to the keyed container that holds it. On a phone the
+# reading sits under the canvas: less space above the canvas keeps it in view as a finger draws.
 PAGE_STYLE = """
 <style>
 .st-key-reading [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; }
+@media (max-width: 640px) {
+  .stMainBlockContainer { padding-top: 2.5rem; }
+  .stMainBlockContainer h1 { font-size: 1.9rem; padding-bottom: 0.25rem; }
+  .st-key-reading [data-testid="stMetricValue"] { font-size: 3.5rem; }
+}
 </style>
 """
 
@@ -211,10 +218,42 @@ def drawing_area():
             st.warning(load_warning, icon=":material/warning:")
 
 
+def job_line_text(snapshot):
+    """'Training a cnn model: Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or None
+    when no job is queued or running."""
+    if snapshot is None or snapshot.ended:
+        return None
+    # digit_app.jobs' kinds of job, spelled out: importing it here would import TensorFlow.
+    what = {"sweep": "A sweep", "fine-tuning": "Fine-tuning"}.get(snapshot.kind)
+    what = what or f"Training a {snapshot.settings.architecture} model"
+    return f"{what}: {snapshot.progress_text}"
+
+
+@st.fragment(run_every=JOB_LINE_REFRESH_SECONDS)
+def _job_line():
+    text = job_line_text(resources.job_manager().snapshot())
+    if text is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="job_line"):
+        st.caption(f":material/model_training: {text}")
+        st.page_link("train.py", label="Follow it on the Train page", icon=":material/arrow_forward:")
+
+
+def job_line_ui():
+    """A small line while a training job is queued or running, linking to the Train page; kept
+    up to date while there is one. (Asked after the drawing area: the job manager imports
+    TensorFlow, which the canvas must not wait for on a cold start.)"""
+    if job_line_text(resources.job_manager().snapshot()) is not None:
+        _job_line()
+
+
 def show_page():
     st.html(PAGE_STYLE)
     st.title("Draw a digit")
+    job_line = st.container()
     drawing_area()
+    with job_line:
+        job_line_ui()
 
 
 # Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
