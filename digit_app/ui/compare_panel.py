@@ -14,6 +14,9 @@ from digit_app.ui import resources
 from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
 PANEL_KEY = "compare_models"
+TITLE = "Compare models on this drawing"
+ICON = ":material/compare:"
+BEFORE_DRAWING = "Draw a digit to see how every saved model reads it."
 SHOW_ALL_KEY = "compare_show_all"
 CARD_KEY_PREFIX = "compare-"
 BEST_SHOWN = 3  # with the model in use: four readings fit side by side on a laptop screen
@@ -81,15 +84,3 @@ def compare_panel(prediction, active_id):
     with st.spinner("Loading the models…"), st.container(horizontal=True, gap="small"):
         for meta in chosen:
             reading_card_ui(meta, prediction.model_input, meta["id"] == active_id)
-
-
-def compare_expander_ui(prediction, active_id):
-    """The "Compare models on this drawing" expander; computed only while it is open."""
-    panel = st.expander("Compare models on this drawing", key=PANEL_KEY, on_change="rerun", icon=":material/compare:")
-    if not panel.open:
-        return
-    with panel:
-        if prediction is None:
-            st.caption("Draw a digit to see how every saved model reads it.")
-            return
-        compare_panel(prediction, active_id)

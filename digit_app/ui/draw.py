@@ -190,6 +190,19 @@ def broken_default_ui(error):
     )
 
 
+def on_request_ui(panel, prediction):
+    """The expander of a panel module (its TITLE, ICON, PANEL_KEY and BEFORE_DRAWING text): the
+    expander to fill when it is open and there is a reading, else None, so that a closed panel
+    costs a stroke nothing."""
+    expander = st.expander(panel.TITLE, key=panel.PANEL_KEY, on_change="rerun", icon=panel.ICON)
+    if not expander.open:
+        return None
+    if prediction is None:
+        expander.caption(panel.BEFORE_DRAWING)
+        return None
+    return expander
+
+
 @st.fragment
 def drawing_area():
     """The part of the page a stroke changes: rerun alone after each stroke. The canvas is drawn
@@ -210,8 +223,12 @@ def drawing_area():
                 return
             prediction = None if canvas is None else predictor.predict_canvas(canvas)
             reading_ui(prediction, canvas, predictor.model_id)
-    inside_panel.inside_expander_ui(predictor, prediction)
-    compare_panel.compare_expander_ui(prediction, predictor.model_id)
+    if (expander := on_request_ui(inside_panel, prediction)) is not None:
+        with expander:
+            inside_panel.inside_panel(predictor, prediction)
+    if (expander := on_request_ui(compare_panel, prediction)) is not None:
+        with expander:
+            compare_panel.compare_panel(prediction, predictor.model_id)
     with model_notes:
         st.caption(model_caption(predictor.model_id))
         if load_warning:

@@ -12,6 +12,9 @@ from digit_app.architectures import DIGIT_CLASSES
 from digit_app.ui import resources
 
 PANEL_KEY = "inside_model"
+TITLE = "Inside the model"
+ICON = ":material/neurology:"
+BEFORE_DRAWING = "Draw a digit: this shows why the model reads it as it does, and what each layer sees."
 SALIENCY_KEY = "inside-saliency"
 LAYER_KEY_PREFIX = "inside-layer-"
 MAPS_WIDTH = 300  # px each layer's maps are shown at: both convolutions side by side in a wide column
@@ -110,15 +113,3 @@ def inside_panel(predictor, prediction):
     with st.container(horizontal=True, gap="medium"):
         for view in views:
             layer_ui(view)
-
-
-def inside_expander_ui(predictor, prediction):
-    """The "Inside the model" expander; its content is computed only while it is open."""
-    panel = st.expander("Inside the model", key=PANEL_KEY, on_change="rerun", icon=":material/neurology:")
-    if not panel.open:
-        return
-    with panel:
-        if prediction is None:
-            st.caption("Draw a digit: this shows why the model reads it as it does, and what each layer sees.")
-            return
-        inside_panel(predictor, prediction)
