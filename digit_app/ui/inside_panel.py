@@ -23,7 +23,7 @@ UNITS_CHART_HEIGHT = 110
 UNIT_COLOR = "#1e1b4b"  # inside.ACTIVATION_RGB: the units' bars in the maps' colour
 SALIENCY_HELP = (
     "**Occlusion.** Each 3×3 square of ink in the 28×28 image is wiped in turn and the model asked "
-    "again. Where wiping it lowers the model's preference for **{reading}** over **{runner_up}**, "
+    "again. Where wiping it lowers the model's preference for **{reading}** over **{runner_up}** (the runner-up), "
     "the ink pushed toward {reading} (blue); where wiping it raises it, the ink pushed toward "
     "{runner_up} (orange). The deeper the colour, the stronger the push. Occlusion, rather than "
     "the gradient, because its maps pick out whole strokes (the bar of a 7, the flag of a 1) and the "
@@ -42,15 +42,13 @@ def class_name(index):
 
 
 def reading_and_runner_up(prediction):
-    """The page's reading of a Prediction as a class index (10 for "not a digit") and the likeliest
-    other class."""
-    probabilities = prediction.probabilities
-    if prediction.can_tell_non_digits:
-        probabilities = np.append(probabilities, prediction.not_digit_probability)
-    reading = prediction.digit if prediction.is_digit else DIGIT_CLASSES
-    others = np.array(probabilities, np.float64)
-    others[reading] = -1
-    return reading, int(others.argmax())
+    """The page's reading of a Prediction as a class index (10 for "not a digit") and the one to
+    set against it: the likeliest other digit. "Why 4 and not 9?" says more than "why 4 and not
+    no digit?", even when "not a digit" is the second likeliest answer."""
+    likeliest_digits = np.argsort(prediction.probabilities)[::-1]
+    if not prediction.is_digit:
+        return DIGIT_CLASSES, int(likeliest_digits[0])
+    return prediction.digit, int(likeliest_digits[1])  # the reading is the likeliest digit
 
 
 def units_chart_spec(view, count=inside.STRONGEST_UNITS):
