@@ -252,7 +252,7 @@ def _job_line():
     if text is None:
         return
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="job_line"):
-        st.caption(f":material/model_training: {text}")
+        st.caption(f":material/model_training: {text}", width="content")
         st.page_link("train.py", label="Follow it on the Train page", icon=":material/arrow_forward:")
 
 
