@@ -20,7 +20,7 @@ BEFORE_DRAWING = "Draw a digit to see how every saved model reads it."
 SHOW_ALL_KEY = "compare_show_all"
 CARD_KEY_PREFIX = "compare-"
 BEST_SHOWN = 3  # with the model in use: four readings fit side by side on a laptop screen
-CARD_WIDTH = 190
+CARD_WIDTH = 150  # two side by side on a phone
 SMALL_CHART_HEIGHT = 70
 
 
