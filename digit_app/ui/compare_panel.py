@@ -8,7 +8,6 @@ shows all. Computed only while the panel is open.
 import streamlit as st
 
 from digit_app.architectures import DIGIT_CLASSES
-from digit_app.inference import readings, split_readings
 from digit_app.model_store import ModelLoadError
 from digit_app.ui import resources
 from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
@@ -45,6 +44,8 @@ def _accuracy(meta):
 def model_reading(predictor, model_input):
     """(reading, confidence, digit probabilities) of one model for one model input: reading is a
     digit, or 10 for "not a digit"."""
+    from digit_app.inference import readings, split_readings  # imports TensorFlow: not before the canvas shows
+
     probabilities = predictor.predict_batch(model_input[None])
     reading = int(readings(probabilities)[0])
     digits, not_digit = split_readings(probabilities)
