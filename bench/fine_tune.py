@@ -150,9 +150,9 @@ def style_drawings(name, count, seed):
 
 
 def readings(model, images):
-    from digit_app.training import to_model_input
+    from digit_app.evaluation import predict
 
-    return model.predict(to_model_input(images), batch_size=1024, verbose=0).argmax(axis=1)
+    return predict(model, images).argmax(axis=1)
 
 
 def scan_styles(model, count=SCAN_COUNT):
@@ -222,7 +222,7 @@ def print_fine_tune(result, args, seconds):
 
 def print_digit_accuracy(base_model, model, mnist, digits):
     """MNIST test accuracy on the digits the style is and is mistaken for: where forgetting would show."""
-    from digit_app.fine_tune import accuracy
+    from digit_app.evaluation import accuracy
 
     for digit in digits:
         is_digit = mnist.y_test == digit
@@ -232,7 +232,7 @@ def print_digit_accuracy(base_model, model, mnist, digits):
 
 
 def print_other_styles(base_model, model, taught_style):
-    from digit_app.fine_tune import accuracy
+    from digit_app.evaluation import accuracy
 
     print(f"    The other styles ({SCAN_COUNT // 2} scan drawings each), before -> after:")
     for index, name in enumerate(STYLES):

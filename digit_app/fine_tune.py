@@ -14,7 +14,6 @@ Train page and train.py.
 """
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -22,7 +21,8 @@ from digit_app.architectures import ARCHITECTURES
 from digit_app.data import load_mnist
 from digit_app.drawing_store import DrawingStore, EvaluationSplit, in_evaluation_part
 from digit_app.settings import TrainingSettings
-from digit_app.training import to_model_input, train
+from digit_app.evaluation import accuracy
+from digit_app.training import train
 
 # The share of the training loss all the drawings together carry. Measured with bench/fine_tune.py
 # (40 drawings of a 1 with a long flag, which the default model reads as a 7, next to 9,500 MNIST
@@ -37,7 +37,6 @@ DEFAULT_LEARNING_RATE = 3e-4  # a third of the usual Adam rate: adjust the weigh
 DEFAULT_MNIST_SAMPLES = 10_000
 DEFAULT_EVALUATION_FRACTION = 0.25
 VALIDATION_FRACTION = 0.05  # of the MNIST subset, for the validation curve
-PREDICT_BATCH_SIZE = 1024
 SOURCE = "fine-tuned on the user's drawings"
 
 
@@ -156,14 +155,6 @@ def check_enough_drawings(split):
             f"Of the {total} drawings, none is {empty} (the split is fixed per drawing). "
             "Add a few more drawings on the Draw page and try again."
         )
-
-
-def accuracy(model, images, labels):
-    """The share of images (uint8, N x 28 x 28) the model reads as their label; batched."""
-    if len(images) == 0:
-        return math.nan
-    probabilities = model.predict(to_model_input(images), batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    return float(np.mean(probabilities.argmax(axis=1) == np.asarray(labels)))
 
 
 def architecture_of(model):

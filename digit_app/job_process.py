@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from digit_app import fine_tune, jobs
+from digit_app.evaluation import evaluate_on_test_set
 from digit_app.model_store import ModelStore, StoreNotWritable
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
@@ -135,7 +136,7 @@ def load_data(folder):
 def save_with_test_figures(model, metadata, data, model_store, progress, folder):
     """Save the model with its confusion matrix and mistakes beside the job; returns the result fields."""
     progress.set(phase=jobs.CHECKING)
-    matrix, mistakes = jobs.evaluate_on_test_set(model, data.x_test, data.y_test)
+    matrix, mistakes = evaluate_on_test_set(model, data.x_test, data.y_test)
     progress.set(phase=jobs.SAVING)
     model_id = model_store.save(model, metadata)
     np.savez(Path(folder) / jobs.ARRAYS, confusion_matrix=matrix, images=mistakes.images,
@@ -222,7 +223,7 @@ RUNNERS = {jobs.TRAINING: run_training, jobs.FINE_TUNING: run_fine_tune, jobs.SW
 
 def run(folder):
     folder = Path(folder)
-    job = jobs.Job(folder)
+    job = jobs.open_job(folder)
     spec = job.spec()
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop_event.set())
@@ -239,11 +240,11 @@ def run(folder):
         model_store.check_writable()  # before any training: a model that cannot be saved is lost
         limit_tensorflow_threads()
         settings = TrainingSettings(**spec["settings"])
-        return RUNNERS[spec["kind"]](spec, settings, folder, model_store, progress, stop_event)
+        return RUNNERS[job.kind](spec, settings, folder, model_store, progress, stop_event)
 
 
 def main(folder):
-    what = {jobs.FINE_TUNING: "Fine-tuning", jobs.SWEEP: "The sweep"}.get(jobs.Job(folder).spec()["kind"], "Training")
+    what = jobs.open_job(folder).title
     try:
         state, fields = run(folder)
         result = {"state": state, "error": None, **fields}

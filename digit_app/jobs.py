@@ -49,13 +49,12 @@ from pathlib import Path
 import numpy as np
 
 from digit_app import fine_tune
+from digit_app.evaluation import Misclassified
 from digit_app.fine_tune import FineTuneScores
 from digit_app.settings import HISTORY_KEYS, TrainingSettings, drawings_path
 
 SOURCE = "app: Train page"
 FINE_TUNE_SOURCE = "app: My drawings page (fine-tuned on the user's drawings)"
-NUM_MISCLASSIFIED = 24
-PREDICT_BATCH_SIZE = 1024
 JOBS_FOLDER = "jobs"  # inside the models folder: jobs live and move with the store they save to
 KEEP_ENDED_JOBS = 20  # older ended job folders are deleted when a job starts
 LOG_TAIL_LINES = 6  # of a dead job's log, shown as its reason
@@ -88,14 +87,6 @@ class JobOwner:
 
     def to_dict(self):
         return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Misclassified:
-    images: np.ndarray  # (N, 28, 28) uint8 test digits
-    predicted: np.ndarray  # (N,) what the model read
-    true: np.ndarray  # (N,) the label
-    confidence: np.ndarray  # (N,) the model's probability for its (wrong) reading
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +138,7 @@ class JobSnapshot:
 
     @property
     def fraction_done(self):
-        if self.kind == SWEEP and self.sweep:
+        if self.sweep:  # a sweep: trials done of its trials
             finished = sum(trial["state"] in ("complete", "pruned") for trial in self.sweep.get("trials", []))
             return min(1.0, finished / max(1, self.sweep["num_trials"]))
         if not self.batches_per_epoch:
@@ -155,72 +146,12 @@ class JobSnapshot:
         done = (self.epoch - 1) * self.batches_per_epoch + self.batch if self.epoch else 0
         return min(1.0, done / (self.settings.epochs * self.batches_per_epoch))
 
-    @property
-    def progress_text(self):
-        """'Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or what the job is doing."""
-        if self.queued:
-            return f"Queued, position {self.queue_position}…" if self.queue_position else "Starting…"
-        if not (self.epoch and self.phase == "Training"):
-            return f"{self.phase}…"
-        text = f"Epoch {self.epoch} of {self.settings.epochs} · batch {self.batch} of {self.batches_per_epoch}"
-        if self.seconds_left is not None:
-            text += f" · about {format_duration(self.seconds_left)} left"
-        return text
-
 
 def training_ends_with(progress, stop_requested):
     """Whether the batch just done is the last: the last of the last epoch, or any once Stop was
     pressed (train() stops after it)."""
     last_batch = progress["epoch"] == progress["epochs"] and progress["batch"] == progress["batches"]
     return stop_requested or last_batch
-
-
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def confusion_matrix(true_labels, predicted_labels, num_classes=10):
-    """counts[true, predicted]."""
-    pairs = np.asarray(true_labels, np.int64) * num_classes + np.asarray(predicted_labels, np.int64)
-    return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def most_common_mistakes(matrix, count=3):
-    """[(true digit, predicted digit, times)] of the largest off-diagonal cells, largest first."""
-    matrix = np.asarray(matrix)
-    mistakes = [
-        (true, predicted, int(matrix[true, predicted]))
-        for true in range(len(matrix))
-        for predicted in range(len(matrix))
-        if true != predicted and matrix[true, predicted] > 0
-    ]
-    return sorted(mistakes, key=lambda mistake: -mistake[2])[:count]
-
-
-def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
-    """(confusion matrix, the most confident mistakes) of a model on the test set."""
-    from digit_app.training import to_model_input
-
-    probabilities = model.predict(to_model_input(x_test), batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
-    confidence = probabilities.max(axis=1)
-    wrong = np.flatnonzero(predicted != y_test)
-    # The mistakes the model was surest of are the ones worth showing: often they are odd or mislabelled digits.
-    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:num_misclassified]
-    mistakes = Misclassified(
-        images=np.array(x_test[chosen], np.uint8),
-        predicted=predicted[chosen],
-        true=np.array(y_test)[chosen],
-        confidence=confidence[chosen],
-    )
-    return confusion_matrix(y_test, predicted, num_classes=probabilities.shape[1]), mistakes
 
 
 # --- files ---
@@ -268,8 +199,17 @@ def new_job_id(root, kind):
     return job_id
 
 
+def open_job(folder, manager=None):
+    """The Job in a folder, as the class of its kind."""
+    kind = read_json(Path(folder) / SPEC)["kind"]
+    return JOB_CLASSES[kind](folder, manager)
+
+
 class Job:
-    """One job folder: read its state, stop it, wait for it."""
+    """One job folder: read its state, stop it, wait for it. Each kind of job is a class below."""
+
+    kind = None  # TRAINING, FINE_TUNING or SWEEP
+    title = None  # what its messages call it: "<title> failed: ..."
 
     def __init__(self, folder, manager=None):
         self.folder = Path(folder)
@@ -277,7 +217,7 @@ class Job:
         self._manager = manager
 
     def __repr__(self):
-        return f"Job({str(self.folder)!r})"
+        return f"{type(self).__name__}({str(self.folder)!r})"
 
     def spec(self):
         return read_json(self.folder / SPEC)
@@ -417,7 +357,7 @@ class Job:
             test_loss=result.get("test_loss"),
             model_id=result.get("model_id"),
             error=result.get("error"),
-            kind=spec["kind"],
+            kind=self.kind,
             fine_tune=FineTuneScores(**scores) if scores else None,
             job_id=self.job_id,
             owner=JobOwner(**spec["owner"]),
@@ -427,14 +367,9 @@ class Job:
             **self._arrays() if result.get("model_id") else {},
         )
 
-    @staticmethod
-    def _sweep(spec, progress, result):
-        if spec["kind"] != SWEEP:
-            return None
-        sweep = progress.get("sweep") or {"study": spec["sweep"]["study"], "num_trials": spec["sweep"]["num_trials"],
-                                          "trials": []}
-        # current_trial: the one this job's process trains now (others may run elsewhere)
-        return {**sweep, "current_trial": progress.get("trial"), "best_model_id": result.get("best_model_id")}
+    def _sweep(self, spec, progress, result):
+        """A sweep's study, trials and best model; None for the other kinds."""
+        return None
 
     def _arrays(self):
         try:
@@ -447,6 +382,30 @@ class Job:
                 }
         except (OSError, KeyError, ValueError):
             return {}  # e.g. a sweep, which keeps its models without a confusion matrix
+
+
+class TrainingJob(Job):
+    kind = TRAINING
+    title = "Training"
+
+
+class FineTuneJob(Job):
+    kind = FINE_TUNING
+    title = "Fine-tuning"
+
+
+class SweepJob(Job):
+    kind = SWEEP
+    title = "The sweep"
+
+    def _sweep(self, spec, progress, result):
+        sweep = progress.get("sweep") or {"study": spec["sweep"]["study"], "num_trials": spec["sweep"]["num_trials"],
+                                          "trials": []}
+        # current_trial: the one this job's process trains now (others may run elsewhere)
+        return {**sweep, "current_trial": progress.get("trial"), "best_model_id": result.get("best_model_id")}
+
+
+JOB_CLASSES = {job_class.kind: job_class for job_class in (TrainingJob, FineTuneJob, SweepJob)}
 
 
 def _number(value):
@@ -476,7 +435,7 @@ class JobManager:
         gives them as (images, labels) arrays (e.g. one visitor's own)."""
         options = {"include_drawings": include_drawings or drawings is not None,
                    "drawings_path": _drawings_path(drawings_path)}
-        return self._launch(TRAINING, settings, owner, options, data, drawings)
+        return self._launch(TrainingJob, settings, owner, options, data, drawings)
 
     def start_fine_tune(self, base_model_id, drawings_path=None, *, owner=None, data=None,
                         epochs=fine_tune.DEFAULT_EPOCHS, learning_rate=fine_tune.DEFAULT_LEARNING_RATE,
@@ -491,19 +450,19 @@ class JobManager:
         )
         options = {"base_model_id": base_model_id, "drawings_path": _drawings_path(drawings_path),
                    "drawings_owner": drawings_owner, "evaluation_fraction": evaluation_fraction}
-        return self._launch(FINE_TUNING, settings, owner, options, data)
+        return self._launch(FineTuneJob, settings, owner, options, data)
 
     def start_sweep(self, sweep_settings, *, owner=None, data=None) -> Job:
         """Run an Optuna study (digit_app.sweep.SweepSettings) as one job: its trials run one by one."""
-        return self._launch(SWEEP, sweep_settings.base, owner, {"sweep": sweep_settings.to_dict()}, data)
+        return self._launch(SweepJob, sweep_settings.base, owner, {"sweep": sweep_settings.to_dict()}, data)
 
-    def _launch(self, kind, settings, owner, options, data, drawings=None):
+    def _launch(self, job_class, settings, owner, options, data, drawings=None):
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_old_jobs()
-        folder = self.root / new_job_id(self.root, kind)
+        folder = self.root / new_job_id(self.root, job_class.kind)
         folder.mkdir()
         spec = {
-            "kind": kind,
+            "kind": job_class.kind,
             "settings": settings.to_dict(),
             "owner": (owner or JobOwner()).to_dict(),
             "models_dir": str(self.model_store.root),
@@ -526,7 +485,7 @@ class JobManager:
         # The process cannot be told apart from a later one with its pid until its start time is read.
         write_json(folder / PROCESS, {"pid": process.pid, "start_ticks": process_start_ticks(process.pid)})
         self._children[folder.name] = process
-        return Job(folder, self)
+        return job_class(folder, self)
 
     def _remove_old_jobs(self):
         ended = [job for job in self.jobs() if (job.folder / RESULT).exists()]
@@ -541,13 +500,13 @@ class JobManager:
             folders = [path for path in self.root.iterdir() if (path / SPEC).exists()]
         except FileNotFoundError:
             return []
-        return [Job(folder, self) for folder in sorted(folders, key=lambda path: path.name, reverse=True)]
+        return [open_job(folder, self) for folder in sorted(folders, key=lambda path: path.name, reverse=True)]
 
     def job(self, job_id):
         folder = self.root / job_id
         if not (folder / SPEC).exists():
             raise ValueError(f"No job {job_id!r} in {self.root}.")
-        return Job(folder, self)
+        return open_job(folder, self)
 
     def active_jobs(self):
         """Jobs that are queued or running, oldest (the running one) first."""

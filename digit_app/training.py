@@ -15,9 +15,9 @@ import tensorflow as tf
 
 from digit_app import handwriting
 from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
-from digit_app.calibration import fit_temperature, with_temperature
-from digit_app.inference import readings
+from digit_app.calibration import fit_temperature
 from digit_app.data import load_mnist
+from digit_app.evaluation import PREDICT_BATCH_SIZE, evaluate_readings, predict, to_model_input
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
 # Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
@@ -59,11 +59,6 @@ class TrainingResult:
             "classes": int(self.model.output_shape[-1]),
             "handwriting": self.handwriting,
         }
-
-
-def to_model_input(images):
-    """uint8 MNIST images -> the float32 [0, 1] input every model takes."""
-    return np.asarray(images, np.float32) / 255.0
 
 
 def split_train_validation(x, y, validation_fraction, seed):
@@ -165,15 +160,6 @@ class _Reporter(keras.callbacks.Callback):
             self.on_epoch(epoch + 1, {key: values[-1] for key, values in self.history.items()})
 
 
-def evaluate_readings(model, temperature, images, labels):
-    """(loss, accuracy) on uint8 images: the accuracy of what the Draw page would read (a digit
-    answered "not a digit" is wrong), and the cross-entropy of the calibrated probabilities."""
-    probabilities = with_temperature(model.predict(to_model_input(images), batch_size=1024, verbose=0), temperature)
-    labels = np.asarray(labels, np.int64)
-    loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)))
-    return float(loss), float(np.mean(readings(probabilities) == labels))
-
-
 def compile_for_training(model, learning_rate, decay_steps=None):
     schedule = learning_rate
     if decay_steps:
@@ -256,13 +242,13 @@ def train(
     )
     validation_data = None
     if len(x_val):
-        validation_data = tf.data.Dataset.from_tensor_slices((to_model_input(x_val), y_val)).batch(1024)
+        validation_data = tf.data.Dataset.from_tensor_slices((to_model_input(x_val), y_val)).batch(PREDICT_BATCH_SIZE)
     reporter = _Reporter(settings.epochs, batches_per_epoch, on_batch_end, on_epoch_end, stop_event)
     model.fit(train_data, epochs=settings.epochs, validation_data=validation_data, callbacks=[reporter], shuffle=False, verbose=0)
 
     temperature = 1.0
     if len(x_val):
-        temperature = fit_temperature(model.predict(to_model_input(x_val), batch_size=1024, verbose=0), y_val)
+        temperature = fit_temperature(predict(model, x_val), y_val)
     test_loss, test_accuracy = evaluate_readings(model, temperature, mnist.x_test, mnist.y_test)
     return TrainingResult(
         model=model,

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_app.drawing_store import _SCHEMA, MAX_IMPORT_BYTES, DrawingStore, DrawingStoreError
+from digit_app.drawing_store import _SCHEMA, DrawingStore, DrawingStoreError
+from digit_app.drawings_npz import MAX_IMPORT_BYTES
 from digit_app.settings import DEFAULT_DRAWINGS_PATH, DRAWINGS_ENV_VAR
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # only the signature is checked

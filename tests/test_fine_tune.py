@@ -6,6 +6,7 @@ import pytest
 
 from digit_app import fine_tune
 from digit_app.drawing_store import EvaluationSplit
+from digit_app.evaluation import accuracy
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.settings import TrainingSettings
 from digit_app.synthetic import draw_strokes
@@ -85,10 +86,10 @@ def test_fine_tune_learns_the_style_and_reports_before_and_after(base_model, sty
     assert scores.drawings_accuracy_before <= 0.5  # the base reads this 1 as something else
     assert scores.drawings_accuracy_after >= 0.9 and scores.drawings_accuracy_after > scores.drawings_accuracy_before
     assert scores.drawings_accuracy_after == pytest.approx(
-        fine_tune.accuracy(result.model, split.evaluation_images, split.evaluation_labels)
+        accuracy(result.model, split.evaluation_images, split.evaluation_labels)
     )
     assert scores.mnist_accuracy_before == pytest.approx(
-        fine_tune.accuracy(base_model, small_mnist.x_test, small_mnist.y_test)
+        accuracy(base_model, small_mnist.x_test, small_mnist.y_test)
     )
     assert scores.mnist_accuracy_after == pytest.approx(result.training.test_accuracy)
     assert scores.mnist_accuracy_after >= scores.mnist_accuracy_before - 0.02  # not forgotten for the drawings' sake

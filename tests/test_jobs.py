@@ -13,8 +13,10 @@ from digit_app import jobs
 from digit_app.architectures import build_model
 from digit_app.data import Mnist
 from digit_app.drawing_store import DrawingStore
+from digit_app.evaluation import NUM_MISCLASSIFIED
 from digit_app.settings import TrainingSettings
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
+from digit_app.ui.job_text import progress_text
 from tests.conftest import stop_every_job
 
 # MNIST only, so that batch counts are MNIST's (test_training.py covers the generated handwriting).
@@ -77,7 +79,7 @@ def test_one_epoch_job_finishes_in_its_own_process_and_saves_a_model_with_histor
     assert matrix.shape == (10, 10) and matrix.sum() == len(small_mnist.y_test)
     assert np.trace(matrix) / matrix.sum() == pytest.approx(snapshot.test_accuracy, abs=1e-6)
     mistakes = snapshot.misclassified
-    assert len(mistakes.images) == min(jobs.NUM_MISCLASSIFIED, matrix.sum() - np.trace(matrix))
+    assert len(mistakes.images) == min(NUM_MISCLASSIFIED, matrix.sum() - np.trace(matrix))
     assert np.all(mistakes.predicted != mistakes.true)
     assert np.all(np.diff(mistakes.confidence) <= 0)  # surest mistakes first
 
@@ -108,7 +110,7 @@ def test_a_second_start_is_queued_with_its_position_and_runs_when_the_first_ends
     wait_until(lambda snapshot: snapshot.batch >= 1, first)
     assert (second.snapshot().state, second.snapshot().queue_position) == (jobs.QUEUED, 1)
     assert (third.snapshot().state, third.snapshot().queue_position) == (jobs.QUEUED, 2)
-    assert third.snapshot().progress_text == "Queued, position 2…"
+    assert progress_text(third.snapshot()) == "Queued, position 2…"
     assert [job.job_id for job in manager.queued(session="session-2")] == [second.job_id, third.job_id]
     assert manager.queued(session="session-1") == []
     assert manager.current().job_id == first.job_id
@@ -284,17 +286,6 @@ def test_a_failing_job_reports_failed_and_leaves_the_active_model(manager, store
 def test_no_job_yet(store):
     manager = jobs.JobManager(store)
     assert manager.snapshot() is None and manager.current() is None and not manager.stop()
-
-
-def test_confusion_matrix_counts_true_by_predicted():
-    matrix = jobs.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], num_classes=3)
-    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-
-
-def test_most_common_mistakes_are_the_largest_off_diagonal_cells():
-    matrix = [[50, 2, 7], [0, 40, 1], [9, 0, 30]]
-    assert jobs.most_common_mistakes(matrix, count=2) == [(2, 0, 9), (0, 2, 7)]
-    assert jobs.most_common_mistakes([[5, 0], [0, 5]]) == []
 
 
 @pytest.fixture

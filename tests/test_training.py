@@ -7,7 +7,8 @@ import pytest
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
 from digit_app.settings import TrainingSettings
-from digit_app.training import augment_batch, split_train_validation, to_model_input, train
+from digit_app.evaluation import to_model_input
+from digit_app.training import augment_batch, split_train_validation, train
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))

@@ -4,10 +4,11 @@ import datetime
 
 import streamlit as st
 
-from digit_app import jobs
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStoreError
 from digit_app.architectures import ARCHITECTURES
 from digit_app.ui import access, charts, resources
+from digit_app.ui.job_text import format_duration
+from digit_app.ui.use_model import take_failure, use_model_button
 
 CONFIRM_DELETE_KEY = "models_page_confirm_delete"  # the id whose deletion awaits confirmation
 ACTION_FAILED_KEY = "models_page_action_failed"
@@ -55,19 +56,6 @@ def describe_origin(meta):
     return " · ".join(parts)
 
 
-def activate(model_id):
-    if not access.can_change_models(access.current_role()):
-        st.session_state[ACTION_FAILED_KEY] = access.NOT_HOST
-        return
-    if problem := resources.load_problem(model_id):  # never make a model that cannot load the one in use
-        st.session_state[ACTION_FAILED_KEY] = f"{problem} It was not put in use."
-        return
-    try:
-        resources.model_store().activate(model_id)
-    except (ValueError, ModelStoreError) as error:  # e.g. deleted in another tab, a read-only folder
-        st.session_state[ACTION_FAILED_KEY] = str(error)
-
-
 def ask_to_delete(model_id):
     st.session_state[CONFIRM_DELETE_KEY] = model_id
 
@@ -93,12 +81,9 @@ def model_buttons(model_id, is_active, may_change):
     # Callbacks act before the page is drawn, so the page shows the store as it now is.
     activate_column, download_column, delete_column = st.columns(3)
     not_host = None if may_change else access.NOT_HOST
-    if is_active:
-        activate_column.button("In use", key=f"activate_{model_id}", disabled=True, icon=":material/check:",
-                               width="stretch")
-    else:
-        activate_column.button("Use this model", key=f"activate_{model_id}", type="primary", width="stretch",
-                               on_click=activate, args=(model_id,), disabled=not may_change, help=not_host)
+    with activate_column:
+        use_model_button(model_id, key=f"activate_{model_id}", in_use=is_active, in_use_label="In use", icon=None,
+                         width="stretch")
     path = resources.model_store().model_path(model_id)
     download_column.download_button(
         "Download .keras", data=path.read_bytes, file_name=path.name, mime="application/octet-stream",
@@ -161,7 +146,7 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
         columns[2].metric("Parameters", f"{parameters:,}" if isinstance(parameters, int) else "–")
         seconds = meta.get("training_seconds")
         columns[3].metric(
-            "Training time", jobs.format_duration(seconds) if isinstance(seconds, (int, float)) else "–",
+            "Training time", format_duration(seconds) if isinstance(seconds, (int, float)) else "–",
             help="Training and testing the network, as the Train page reports it. The Train page's "
             "total also counts loading the data, checking the model and saving it.",
         )
@@ -175,7 +160,7 @@ def model_card(meta, in_use_id, unloadable_id, may_change):
 
 
 def show_models():
-    if failure := st.session_state.pop(ACTION_FAILED_KEY, None):
+    if failure := st.session_state.pop(ACTION_FAILED_KEY, None) or take_failure():
         st.error(failure)
     models = chosen_first(resources.model_store().list(), st.query_params.get(CHOSEN_MODEL_PARAM))
     if not models:
@@ -207,12 +192,18 @@ def show_models():
             st.error(f"Model `{meta.get('id')}` cannot be shown: {type(error).__name__}: {error}")
 
 
-st.title("Models")
-st.caption(
-    "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
-    f"on the Draw page. Stored in `{resources.model_store().root}`."
-)
-try:
-    show_models()
-except Exception as error:  # e.g. the models folder cannot be read
-    st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+def show_page():
+    st.title("Models")
+    st.caption(
+        "Every model saved by the Train page or `python train.py`. The one in use reads your drawings "
+        f"on the Draw page. Stored in `{resources.model_store().root}`."
+    )
+    try:
+        show_models()
+    except Exception as error:  # e.g. the models folder cannot be read
+        st.error(f"The models cannot be listed: {type(error).__name__}: {error}")
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()

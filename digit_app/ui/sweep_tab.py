@@ -10,6 +10,7 @@ from digit_app import jobs, sweep
 from digit_app.architectures import ARCHITECTURES
 from digit_app.settings import MAX_EPOCHS, TrainingSettings, train_limit_from_environment
 from digit_app.ui import charts, resources
+from digit_app.ui.job_text import format_duration, progress_text
 from digit_app.ui.resources import job_owner
 
 SWEEP_REFUSED_KEY = "train_page_sweep_refused"
@@ -129,7 +130,7 @@ def live_sweep(snapshot):
     st.progress(snapshot.fraction_done,
                 text=f"{finished} of {info['num_trials']} trials done · {current_trial_text(snapshot)}")
     st.caption(f"Study in {info['storage']} · started by {snapshot.owner.name} · "
-               f"{jobs.format_duration(snapshot.elapsed_seconds)} so far")
+               f"{format_duration(snapshot.elapsed_seconds)} so far")
     trials_view(snapshot)
     best_model_link(info["trials"])
 
@@ -139,7 +140,7 @@ def current_trial_text(snapshot):
     number = snapshot.sweep.get("current_trial")
     here = [trial for trial in snapshot.sweep["trials"] if trial["number"] == number and trial["state"] == "running"]
     if not (here and snapshot.epoch):
-        return snapshot.progress_text
+        return progress_text(snapshot)
     trial = here[0]
     return (f"trial {trial['number']}: epoch {snapshot.epoch} of {trial['params'].get('epochs', '?')} · "
             f"batch {snapshot.batch} of {snapshot.batches_per_epoch}")
@@ -163,7 +164,7 @@ def sweep_results(snapshot):
     else:
         done = sum(trial["state"] in ("complete", "pruned") for trial in info["trials"])
         ended = "Stopped" if snapshot.state == jobs.STOPPED else "Finished"
-        st.success(f"{ended} after {jobs.format_duration(snapshot.elapsed_seconds)}: {done} of "
+        st.success(f"{ended} after {format_duration(snapshot.elapsed_seconds)}: {done} of "
                    f"{info['num_trials']} trials done.", icon=":material/check_circle:")
     trials_view(snapshot)
     best_model_link(info["trials"])

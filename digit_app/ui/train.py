@@ -11,8 +11,8 @@ import datetime
 import streamlit as st
 
 from digit_app import jobs
-from digit_app.model_store import ModelStoreError
 from digit_app.drawing_store import DrawingStoreError
+from digit_app.evaluation import most_common_mistakes
 from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
 from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from digit_app.handwriting import NOT_A_DIGIT
@@ -21,6 +21,8 @@ from digit_app.settings import (
     train_limit_from_environment,
 )
 from digit_app.ui import access, charts, resources, sweep_tab
+from digit_app.ui.job_text import format_duration, progress_text
+from digit_app.ui.use_model import take_failure, use_model_button
 from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
@@ -40,7 +42,6 @@ AFTER_STOP_TEXT = {
     jobs.SAVING: "Saving the model…",
 }
 START_REFUSED_KEY = "train_page_start_refused"
-USE_FAILED_KEY = "train_page_use_failed"
 CONFIRM_STOP_KEY = "train_page_confirm_stop"  # the job id whose stop awaits confirmation
 QUEUE_FORM_KEY = "train_page_queue_form"  # this session is choosing settings for a queued job
 
@@ -292,7 +293,7 @@ def live_progress():
         return
     st.subheader("Fine-tuning on your drawings…" if snapshot.kind == jobs.FINE_TUNING else "Training…")
     st.caption(f"{describe_settings(snapshot.settings)} · started by {started_by(snapshot)}")
-    st.progress(snapshot.fraction_done, text=snapshot.progress_text)
+    st.progress(snapshot.fraction_done, text=progress_text(snapshot))
 
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{snapshot.batch_loss:.3f}" if snapshot.epoch else "–")
@@ -302,7 +303,7 @@ def live_progress():
         "Validation accuracy", f"{validation[-1]:.1%}" if validation else "–",
         help="Measured at the end of each epoch on the held-out digits.",
     )
-    columns[3].metric("Elapsed", jobs.format_duration(snapshot.elapsed_seconds))
+    columns[3].metric("Elapsed", format_duration(snapshot.elapsed_seconds))
 
     chart = live_chart(snapshot.started_at, int(snapshot.elapsed_seconds // LIVE_CHART_SECONDS),
                        snapshot.epochs_completed, snapshot)
@@ -376,10 +377,10 @@ def training_seconds(model_id):
 def run_time_text(snapshot):
     """'in 1 min 10 s, of which 1 min 01 s training': the job's whole time, and the part of it the
     Models page calls 'Training time' (the rest is loading the data, checking and saving)."""
-    text = f"in {jobs.format_duration(snapshot.elapsed_seconds)}"
+    text = f"in {format_duration(snapshot.elapsed_seconds)}"
     seconds = training_seconds(snapshot.model_id) if snapshot.model_id else None
     if seconds is not None:
-        text += f", of which {jobs.format_duration(seconds)} training"
+        text += f", of which {format_duration(seconds)} training"
     return text
 
 
@@ -410,16 +411,6 @@ def active_model_accuracy(active_id):
         return None
 
 
-def use_model(model_id):
-    if not access.can_change_models(access.current_role()):
-        st.session_state[USE_FAILED_KEY] = access.NOT_HOST
-        return
-    try:
-        resources.model_store().activate(model_id)
-    except (ValueError, ModelStoreError) as error:  # e.g. deleted on the Models page, a read-only folder
-        st.session_state[USE_FAILED_KEY] = str(error)
-
-
 def summary_row(snapshot):
     active_id = resources.model_store().active_id()
     accuracy_column, epochs_column, button_column = st.columns([1.2, 1, 1.2], vertical_alignment="center")
@@ -434,21 +425,13 @@ def summary_row(snapshot):
     )
     epochs_column.metric("Epochs", f"{snapshot.epochs_completed} of {snapshot.settings.epochs}")
     with button_column:
-        if in_use:
-            st.button("In use on the Draw page", key="use_model", disabled=True, icon=":material/check:")
-        else:
-            may_change = access.can_change_models(access.current_role())
-            st.button(
-                "Use this model", key="use_model", type="primary", icon=":material/draw:",
-                on_click=use_model, args=(snapshot.model_id,), disabled=not may_change,
-                help="Make it the model that reads your drawings." if may_change else access.NOT_HOST,
-            )
-    if failure := st.session_state.pop(USE_FAILED_KEY, None):
+        use_model_button(snapshot.model_id, key="use_model", in_use=in_use)
+    if failure := take_failure():
         st.error(failure)
 
 
 def describe_mistakes(matrix):
-    mistakes = jobs.most_common_mistakes(matrix)
+    mistakes = most_common_mistakes(matrix)
     if not mistakes:
         return "No digit was mixed up with another."
     listed = ", ".join(
@@ -500,21 +483,27 @@ def job_panel():
         show_results(snapshot)
 
 
-st.title("Train a model")
-st.caption(
-    "Teach a new network to read handwritten digits from the MNIST examples, and watch it learn."
-)
-settings_column, job_column = st.columns([1, 2.6], gap="large")
-with settings_column:
-    snapshot = resources.job_manager().snapshot()
-    running = snapshot if snapshot is not None and not snapshot.ended else None
-    if running is None:
-        st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more
-    one_model_tab, sweep_settings_tab = st.tabs(["One model", "Sweep"])
-    with one_model_tab:
-        settings_form(running=None if st.session_state.get(QUEUE_FORM_KEY) else running)
-    with sweep_settings_tab:
-        sweep_tab.sweep_form(running is not None)
-with job_column:
-    my_queued_jobs()
-    job_panel()
+def show_page():
+    st.title("Train a model")
+    st.caption(
+        "Teach a new network to read handwritten digits from the MNIST examples, and watch it learn."
+    )
+    settings_column, job_column = st.columns([1, 2.6], gap="large")
+    with settings_column:
+        snapshot = resources.job_manager().snapshot()
+        running = snapshot if snapshot is not None and not snapshot.ended else None
+        if running is None:
+            st.session_state.pop(QUEUE_FORM_KEY, None)  # nothing to queue behind any more
+        one_model_tab, sweep_settings_tab = st.tabs(["One model", "Sweep"])
+        with one_model_tab:
+            settings_form(running=None if st.session_state.get(QUEUE_FORM_KEY) else running)
+        with sweep_settings_tab:
+            sweep_tab.sweep_form(running is not None)
+    with job_column:
+        my_queued_jobs()
+        job_panel()
+
+
+# Streamlit runs a page file as __main__; the guard lets tests import the helpers above.
+if __name__ == "__main__":
+    show_page()

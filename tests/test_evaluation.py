@@ -1,0 +1,31 @@
+"""Scoring a model: the confusion matrix and its mix-ups on given tables; accuracy and the most
+confident mistakes of a real tiny model."""
+
+import numpy as np
+import pytest
+
+from digit_app.evaluation import (
+    NUM_MISCLASSIFIED, accuracy, confusion_matrix, evaluate_on_test_set, most_common_mistakes, predict,
+)
+
+
+def test_confusion_matrix_counts_true_by_predicted():
+    matrix = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], num_classes=3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_most_common_mistakes_are_the_largest_off_diagonal_cells():
+    matrix = [[50, 2, 7], [0, 40, 1], [9, 0, 30]]
+    assert most_common_mistakes(matrix, count=2) == [(2, 0, 9), (0, 2, 7)]
+    assert most_common_mistakes([[5, 0], [0, 5]]) == []
+
+
+def test_accuracy_and_mistakes_agree_with_the_models_own_predictions(tiny_trained_model, small_mnist):
+    model, images, labels = tiny_trained_model.model, small_mnist.x_test, small_mnist.y_test
+    predicted = predict(model, images).argmax(axis=1)
+    assert accuracy(model, images, labels) == pytest.approx(np.mean(predicted == labels))
+    assert np.isnan(accuracy(model, images[:0], labels[:0]))
+    matrix, mistakes = evaluate_on_test_set(model, images, labels)
+    assert matrix.sum() == len(labels) and np.trace(matrix) == np.sum(predicted == labels)
+    assert len(mistakes.images) == min(NUM_MISCLASSIFIED, len(labels) - np.trace(matrix))
+    assert np.all(mistakes.predicted != mistakes.true) and np.all(np.diff(mistakes.confidence) <= 0)
