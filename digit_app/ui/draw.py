@@ -11,7 +11,7 @@ import streamlit as st
 
 from digit_app import preprocess
 from digit_app.model_store import ModelLoadError
-from digit_app.ui import access, compare_panel, feedback, inside_panel, resources
+from digit_app.ui import access, compare_panel, feedback, inside_panel, job_text, resources
 from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
@@ -243,7 +243,7 @@ def job_line_text(snapshot):
     # digit_app.jobs' kinds of job, spelled out: importing it here would import TensorFlow.
     what = {"sweep": "A sweep", "fine-tuning": "Fine-tuning"}.get(snapshot.kind)
     what = what or f"Training a {snapshot.settings.architecture} model"
-    return f"{what}: {snapshot.progress_text}"
+    return f"{what}: {job_text.progress_text(snapshot)}"
 
 
 @st.fragment(run_every=JOB_LINE_REFRESH_SECONDS)
