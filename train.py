@@ -20,37 +20,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _whole_number(low, high):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _fraction(low, high, strict_low=False):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (low < value if strict_low else low <= value) or not value <= high:
-            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text}")
-        return value
-
-    return parse
-
-
 def parse_args(argv=None):
+    """(args, TrainingSettings) from the command line; a value TrainingSettings refuses exits 2
+    with its message, before anything is loaded or trained."""
     from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
-    from digit_app.settings import (
-        MAX_BATCH_SIZE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TrainingSettings,
-    )
+    from digit_app.settings import DRAWINGS_LOSS_SHARE, MAX_EPOCHS, TrainingSettings
 
     defaults = TrainingSettings()
     parser = _Parser(
@@ -63,23 +37,23 @@ def parse_args(argv=None):
         help="architecture: " + "; ".join(f"{name}: {architecture.description}" for name, architecture in ARCHITECTURES.items())
         + f" (default {DEFAULT_ARCHITECTURE})",
     )
-    parser.add_argument("--epochs", type=_whole_number(1, MAX_EPOCHS), default=defaults.epochs,
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
                         help=f"passes over the training set, 1 to {MAX_EPOCHS} (default {defaults.epochs})")
-    parser.add_argument("--batch-size", type=_whole_number(1, MAX_BATCH_SIZE), default=defaults.batch_size,
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help=f"digits per training step (default {defaults.batch_size})")
-    parser.add_argument("--learning-rate", type=_fraction(0, 1, strict_low=True), default=defaults.learning_rate,
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
                         help=f"Adam learning rate (default {defaults.learning_rate})")
     parser.add_argument("--cosine-decay", action="store_true",
                         help="decay the learning rate along a cosine to 1%% of its start by the last epoch")
-    parser.add_argument("--validation-fraction", type=_fraction(MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION), default=defaults.validation_fraction,
+    parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction,
                         help="part of the training set held out to measure validation loss and accuracy "
                         f"(default {defaults.validation_fraction}); the test set is never trained on")
     parser.add_argument("--augment", action="store_true",
                         help="random shifts, rotations, shear, scaling and stroke thickness, "
                         "so that the model reads drawings as well as MNIST")
-    parser.add_argument("--seed", type=_whole_number(0, 2**31 - 1), default=defaults.seed,
+    parser.add_argument("--seed", type=int, default=defaults.seed,
                         help=f"random seed for reproducible runs (default {defaults.seed})")
-    parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
+    parser.add_argument("--max-train-samples", type=int, default=None,
                         help="train on only the first N training digits, for a quick try")
     parser.add_argument("--no-handwriting", dest="handwriting", action="store_false",
                         help="train on MNIST alone: no generated handwriting (the forms people write that "
@@ -87,20 +61,26 @@ def parse_args(argv=None):
     parser.add_argument("--include-drawings", action="store_true",
                         help="add all your saved drawings (the My drawings page; $DIGIT_APP_DRAWINGS_DB or "
                         "data/drawings.sqlite3) to the training digits, each weighted so that together they "
-                        "carry about 5%% of the loss")
+                        f"carry about {DRAWINGS_LOSS_SHARE * 100:.0f}%% of the loss")
     parser.add_argument("--id", default=None, help="model id to save under (default: <arch>-<date>-<time>)")
     parser.add_argument("--activate", action="store_true", help="make the new model the active one for the app")
     args = parser.parse_args(argv)
-    if args.id is not None:
-        from digit_app.model_store import ModelStore, validate_id
+    from digit_app.model_store import ModelStore, validate_id
 
-        try:
+    try:
+        settings = TrainingSettings(
+            architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
+            augment=args.augment, cosine_decay=args.cosine_decay, seed=args.seed,
+            max_train_samples=args.max_train_samples, handwriting=args.handwriting,
+        )
+        if args.id is not None:
             validate_id(args.id)
-        except ValueError as error:
-            parser.error(str(error))
-        if ModelStore().exists(args.id):
-            parser.error(f"a model with id {args.id!r} already exists; choose another --id")
-    return args
+    except ValueError as error:
+        parser.error(str(error))
+    if args.id is not None and ModelStore().exists(args.id):
+        parser.error(f"a model with id {args.id!r} already exists; choose another --id")
+    return args, settings
 
 
 def _print_batch(progress):
@@ -160,35 +140,25 @@ def _one_line_error(message):
 def main(argv=None):
     if (sys.argv[1:] if argv is None else argv)[:1] == ["sweep"]:
         return sweep_main((sys.argv[1:] if argv is None else argv)[1:])
-    args = parse_args(argv)
+    args, settings = parse_args(argv)
     drawings = _load_drawings() if args.include_drawings else None
     model_store = _checked_store()
-    from digit_app.data import load_mnist
-    from digit_app.fine_tune import DRAWINGS_LOSS_SHARE, weighted_drawings
-    from digit_app.settings import TrainingSettings
+    from digit_app.settings import DRAWINGS_LOSS_SHARE
     from digit_app.training import train
 
-    settings = TrainingSettings(
-        architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
-        augment=args.augment, cosine_decay=args.cosine_decay, seed=args.seed,
-        max_train_samples=args.max_train_samples, handwriting=args.handwriting,
-    )
-    extra_examples, extra_metadata = None, {}
     if drawings is not None:
-        images, labels, path = drawings
-        num_available = len(load_mnist().x_train)  # cached: train() gets the same arrays
-        extra_examples, extra_metadata = weighted_drawings(images, labels, settings, num_available)
-        weight = extra_examples[2]
-        print(f"Including {len(images)} of your drawings from {path}, each counted {weight:.1f} times "
-              f"(the drawings' target share of the loss: {DRAWINGS_LOSS_SHARE:.0%})")
+        images, _, path = drawings
+        print(f"Including {len(images)} of your drawings from {path}, weighted so that together they carry "
+              f"{DRAWINGS_LOSS_SHARE:.0%} of the loss")
     print(f"Training {args.arch} for {args.epochs} epochs" + (" with augmentation" if args.augment else "")
           + (" and generated handwriting" if args.handwriting else ""))
     result = train(settings, on_batch_end=_print_batch, on_epoch_end=_EpochPrinter(args.epochs),
-                   extra_examples=extra_examples)
+                   drawings=drawings[:2] if drawings is not None else None)
+    if result.drawings_included:
+        print(f"Each drawing counted {result.drawing_weight:.1f} times next to {result.num_mnist:,} MNIST digits")
     command = "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    metadata = {**result.metadata(command.strip()), **extra_metadata}
-    model_id = model_store.save(result.model, metadata, model_id=args.id, activate=args.activate)
+    model_id = model_store.save(result.model, result.metadata(command.strip()), model_id=args.id,
+                                activate=args.activate)
     if result.handwriting:
         print(f"Mixed in {result.handwriting['drawings']:,} generated drawings "
               f"({result.handwriting['non_digits']:,} of them no digit); confidence temperature {result.temperature:.2f}")
@@ -211,10 +181,12 @@ def _checked_store():
 
 
 def parse_sweep_args(argv):
+    """The SweepSettings from the command line; a value they refuse exits 2 with their message."""
     from digit_app import sweep
     from digit_app.architectures import ARCHITECTURES
-    from digit_app.settings import MAX_AUGMENT_STRENGTH, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION
+    from digit_app.settings import MAX_AUGMENT_STRENGTH, MAX_EPOCHS, TrainingSettings
 
+    defaults = TrainingSettings()
     parser = _Parser(
         prog="train.py sweep",
         description="Run an Optuna study: many trainings with settings drawn from the ranges below. Weak "
@@ -222,26 +194,26 @@ def parse_sweep_args(argv):
         "trial's settings. Run the same command on more machines with the same --storage and --study "
         "to share the trials between them.",
     )
-    parser.add_argument("--trials", type=_whole_number(1, 10_000), default=sweep.DEFAULT_NUM_TRIALS,
+    parser.add_argument("--trials", type=int, default=sweep.DEFAULT_NUM_TRIALS,
                         help=f"trials in the whole study, whoever runs them (default {sweep.DEFAULT_NUM_TRIALS})")
     parser.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), default=list(ARCHITECTURES),
                         help="architectures to try (default: all of " + ", ".join(ARCHITECTURES) + ")")
-    parser.add_argument("--learning-rate", nargs=2, type=_fraction(1e-6, 1.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--learning-rate", nargs=2, type=float, metavar=("LOW", "HIGH"),
                         default=sweep.DEFAULT_LEARNING_RATES,
                         help="Adam learning rates, drawn on a log scale, within 1e-6 to 1 (default {:g} to {:g})".format(
                             *sweep.DEFAULT_LEARNING_RATES))
-    parser.add_argument("--batch-size", nargs="+", type=_whole_number(1, MAX_BATCH_SIZE),
+    parser.add_argument("--batch-size", nargs="+", type=int,
                         default=sweep.DEFAULT_BATCH_SIZES,
                         help="batch sizes to try (default " + " ".join(map(str, sweep.DEFAULT_BATCH_SIZES)) + ")")
-    parser.add_argument("--epochs", nargs=2, type=_whole_number(1, MAX_EPOCHS), metavar=("LOW", "HIGH"),
+    parser.add_argument("--epochs", nargs=2, type=int, metavar=("LOW", "HIGH"),
                         default=sweep.DEFAULT_EPOCHS,
                         help="epochs, within 1 to {} (default {} to {})".format(MAX_EPOCHS, *sweep.DEFAULT_EPOCHS))
-    parser.add_argument("--augment-strength", nargs=2, type=_fraction(0.0, MAX_AUGMENT_STRENGTH),
+    parser.add_argument("--augment-strength", nargs=2, type=float,
                         metavar=("LOW", "HIGH"), default=sweep.DEFAULT_AUGMENT_STRENGTHS,
                         help=f"augmentation strength in steps of {sweep.AUGMENT_STEP}, 0 (none) to "
                         f"{MAX_AUGMENT_STRENGTH}; 1 is --augment's strength (default "
                         "{:g} to {:g})".format(*sweep.DEFAULT_AUGMENT_STRENGTHS))
-    parser.add_argument("--keep", type=_whole_number(1, 100), default=sweep.DEFAULT_KEEP_BEST,
+    parser.add_argument("--keep", type=int, default=sweep.DEFAULT_KEEP_BEST,
                         help=f"how many of the best models to keep (default {sweep.DEFAULT_KEEP_BEST})")
     parser.add_argument("--study", default=None,
                         help="the study's name; the same name joins the same study (default: a new "
@@ -250,26 +222,19 @@ def parse_sweep_args(argv):
                         help="a database URL to keep the study in, e.g. postgresql://user:password@host/db "
                         "or mysql://user:password@host/db, which every machine of the sweep can reach "
                         f"(default: the file {sweep.JOURNAL_FILE} beside the models, for this machine)")
-    parser.add_argument("--validation-fraction", type=_fraction(MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION),
-                        default=0.1, help="part of the training set held out to score trials (default 0.1)")
-    parser.add_argument("--seed", type=_whole_number(0, 2**31 - 1), default=0, help="random seed (default 0)")
-    parser.add_argument("--max-train-samples", type=_whole_number(20, 60000), default=None,
+    parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction,
+                        help="part of the training set held out to score trials "
+                        f"(default {defaults.validation_fraction})")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
+    parser.add_argument("--max-train-samples", type=int, default=None,
                         help="train on only the first N training digits, for a quick try")
     parser.add_argument("--no-handwriting", dest="handwriting", action="store_false",
                         help="trials train on MNIST alone: no generated handwriting and no 'not a digit' output")
     args = parser.parse_args(argv)
     if args.storage and not args.study:
         parser.error("--storage needs --study: the name the other machines join")
-    return args
-
-
-def sweep_main(argv):
-    args = parse_sweep_args(argv)
-    from digit_app import sweep
-    from digit_app.settings import TrainingSettings
-
     try:
-        settings = sweep.SweepSettings(
+        return sweep.SweepSettings(
             num_trials=args.trials, architectures=args.arch, learning_rates=args.learning_rate,
             batch_sizes=args.batch_size, epochs=args.epochs, augment_strengths=args.augment_strength,
             keep_best=args.keep, study=args.study or "", storage=args.storage,
@@ -277,7 +242,13 @@ def sweep_main(argv):
                                   max_train_samples=args.max_train_samples, handwriting=args.handwriting),
         )
     except ValueError as error:
-        sys.exit(_one_line_error(str(error)))
+        parser.error(str(error))
+
+
+def sweep_main(argv):
+    settings = parse_sweep_args(argv)
+    from digit_app import sweep
+
     model_store = _checked_store()
     where = settings.storage or model_store.root / sweep.JOURNAL_FILE
     print(f"Study {settings.study!r} in {where}: {settings.num_trials} trials in all", flush=True)

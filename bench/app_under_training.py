@@ -17,6 +17,11 @@ expected reading (the canvas component's 200 ms debounce included). Prints:
 The job runs in its own process (digit_app.jobs), so (b) measures what the server has left once
 the job's process has taken its share of the two cores, and (c) what the server keeps of jobs
 whose progress and results it has drawn.
+
+What it decided: the Train page redraws its live chart within an epoch only every
+LIVE_CHART_SECONDS (digit_app/ui/train.py). Drawing it costs the server about 130 ms of CPU under
+the interpreter lock; redrawn every second, that was an eighth of a core taken from the drawing
+sessions.
 """
 
 import argparse

@@ -20,6 +20,12 @@ Prints:
       digits of the style's digit and of the digit it is mistaken for; the weight and the time;
   (d) the other styles before and after (with the last seed's model): does learning one style
       unlearn another?
+
+What it chose: the drawings' share of the loss, DRAWINGS_LOSS_SHARE in digit_app/settings.py.
+40 drawings of a 1 with a long flag (which the default model read as a 7) next to 9,500 MNIST
+digits, 4 seeds: 5% taught the style as well as 10-15% did (98-100% of 100 other drawings of it)
+and kept more of MNIST (99.38-99.44% test accuracy, from 99.52%, against 99.24-99.37% at 10-15%,
+where MNIST's own 7s were more and more read as 1s).
 """
 
 import argparse
@@ -168,6 +174,7 @@ def scan_styles(model, count=SCAN_COUNT):
 
 def parse_args(argv=None):
     from digit_app import fine_tune
+    from digit_app.settings import DRAWINGS_LOSS_SHARE
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default-cnn", help="base model id in the store (default default-cnn)")
@@ -177,7 +184,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=fine_tune.DEFAULT_EPOCHS)
     parser.add_argument("--learning-rate", type=float, default=fine_tune.DEFAULT_LEARNING_RATE)
     parser.add_argument("--mnist-samples", type=int, default=fine_tune.DEFAULT_MNIST_SAMPLES)
-    parser.add_argument("--share", type=float, default=fine_tune.DRAWINGS_LOSS_SHARE,
+    parser.add_argument("--share", type=float, default=DRAWINGS_LOSS_SHARE,
                         help="share of the loss the drawings carry (default %(default)s)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="fine-tune once per training seed, to see the spread (default 0)")
@@ -270,10 +277,12 @@ def main(argv=None):
     mnist = load_mnist()
     for seed in args.seeds:
         started = time.monotonic()
-        result = fine_tune.fine_tune(
-            base_model, split, base_model_id=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
-            mnist_samples=args.mnist_samples, drawings_loss_share=args.share, seed=seed, data=mnist,
+        settings = fine_tune.fine_tune_settings(
+            fine_tune.architecture_of(base_model), epochs=args.epochs, learning_rate=args.learning_rate,
+            mnist_samples=args.mnist_samples, seed=seed,
         )
+        result = fine_tune.fine_tune(base_model, split, settings, base_model_id=args.model, data=mnist,
+                                     drawings_loss_share=args.share)
         print_fine_tune(result, args, time.monotonic() - started)
         print_digit_accuracy(base_model, result.model, mnist, sorted({digit, mistaken_for} - {None}))
     print_other_styles(base_model, result.model, style)

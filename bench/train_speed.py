@@ -6,6 +6,11 @@ Prints seconds per epoch (the median of the timed epochs, after one warm-up epoc
 samples per second on the full training set with its generated handwriting, with and without
 augmentation; the time the shipped default's recipe would take at that speed (its epochs, plus
 drawing the handwriting once when it is not cached); and how long the shipped default took.
+
+What it decided: the cnn architecture (digit_app/architectures.py). The same depth with batch norm
+and 'same' padding took 2.5-10 times as long per epoch for little accuracy. Its dense layer grew
+from 128 to 256 units when generated handwriting and non-digits joined the training set, at little
+cost next to the convolutions.
 """
 
 import argparse

@@ -33,10 +33,9 @@ def _dense_128(layers, num_classes):
 
 
 def _cnn(layers, num_classes):
-    """A small convolutional net chosen for accuracy per CPU second: the same depth with batch
-    norm and 'same' padding took 2.5-10 times as long per epoch. Its 256 dense units (128 before
-    generated handwriting) hold the many forms of each digit and the non-digits: the dense layer
-    costs little next to the convolutions."""
+    """A small convolutional net, chosen for accuracy per CPU second (bench/train_speed.py). Its
+    256 dense units hold the many forms of each digit and the non-digits, and cost little next to
+    the convolutions."""
     return [
         layers.Reshape((28, 28, 1), name="channel"),
         layers.Conv2D(32, 5, activation="relu", name="conv_32"),

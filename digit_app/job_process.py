@@ -161,18 +161,15 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
     progress.set(phase="Loading MNIST")
     data = load_data(folder)
     progress.set(phase="Preparing the data and the network")
-    extra_examples, extra_metadata = None, {}
-    if spec.get("include_drawings"):
-        images, labels = load_drawings(folder, spec)
-        extra_examples, extra_metadata = fine_tune.weighted_drawings(images, labels, settings, len(data.x_train))
+    drawings = load_drawings(folder, spec) if spec.get("include_drawings") else None
     if stop_event.is_set():
         return jobs.STOPPED, {}  # stopped while loading: nothing to train, test or save
     result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
-                   stop_event=stop_event, extra_examples=extra_examples, data=data)
+                   stop_event=stop_event, drawings=drawings, data=data)
     fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
     if result.epochs_completed >= 1:
-        metadata = {**result.metadata(jobs.SOURCE), **extra_metadata}
-        fields.update(save_with_test_figures(result.model, metadata, data, model_store, progress, folder))
+        fields.update(save_with_test_figures(result.model, result.metadata(jobs.SOURCE), data, model_store, progress,
+                                             folder))
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 
@@ -182,15 +179,12 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
     progress.set(phase="Loading MNIST, the model and your drawings")
     data = load_data(folder)
     base_model = model_store.load(spec["base_model_id"])
+    drawings = DrawingStore(spec["drawings_path"], owner=spec.get("drawings_owner"))
+    split = drawings.split_for_evaluation(spec["evaluation_fraction"], settings.seed)
     progress.set(phase="Scoring the model as it is, then fine-tuning it")
     result = fine_tune.fine_tune(
-        base_model, DrawingStore(spec["drawings_path"], owner=spec.get("drawings_owner")),
-        base_model_id=spec["base_model_id"],
-        architecture=settings.architecture, data=data, on_batch_end=progress.on_batch_end,
-        on_epoch_end=progress.on_epoch_end, stop_event=stop_event, epochs=settings.epochs,
-        learning_rate=settings.learning_rate, mnist_samples=settings.max_train_samples,
-        batch_size=settings.batch_size, evaluation_fraction=spec["evaluation_fraction"], seed=settings.seed,
-        handwriting=settings.handwriting,
+        base_model, split, settings, base_model_id=spec["base_model_id"], data=data,
+        on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end, stop_event=stop_event,
     )
     fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
               "fine_tune": result.scores.__dict__}

@@ -437,17 +437,11 @@ class JobManager:
                    "drawings_path": _drawings_path(drawings_path)}
         return self._launch(TrainingJob, settings, owner, options, data, drawings)
 
-    def start_fine_tune(self, base_model_id, drawings_path=None, *, owner=None, data=None,
-                        epochs=fine_tune.DEFAULT_EPOCHS, learning_rate=fine_tune.DEFAULT_LEARNING_RATE,
-                        mnist_samples=fine_tune.DEFAULT_MNIST_SAMPLES,
-                        evaluation_fraction=fine_tune.DEFAULT_EVALUATION_FRACTION, seed=0,
-                        handwriting=True, drawings_owner=None) -> Job:
-        """Fine-tune a stored model on the user's drawings (digit_app.fine_tune.fine_tune)."""
-        architecture = self.model_store.metadata(base_model_id).get("architecture")
-        settings = fine_tune.fine_tune_settings(
-            architecture, epochs=epochs, learning_rate=learning_rate, mnist_samples=mnist_samples, seed=seed,
-            handwriting=handwriting,
-        )
+    def start_fine_tune(self, base_model_id, settings: TrainingSettings, drawings_path=None, *, owner=None,
+                        data=None, evaluation_fraction=fine_tune.DEFAULT_EVALUATION_FRACTION,
+                        drawings_owner=None) -> Job:
+        """Fine-tune a stored model with these settings (digit_app.fine_tune.fine_tune_settings) on
+        the user's drawings in drawings_path: all of them, or drawings_owner's only."""
         options = {"base_model_id": base_model_id, "drawings_path": _drawings_path(drawings_path),
                    "drawings_owner": drawings_owner, "evaluation_fraction": evaluation_fraction}
         return self._launch(FineTuneJob, settings, owner, options, data)

@@ -16,6 +16,10 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MIN_VALIDATION_FRACTION = 0.01
 MAX_VALIDATION_FRACTION = 0.5
 MAX_AUGMENT_STRENGTH = 1.5
+# The share of the loss the user's drawings carry together, when they are trained on: enough to
+# teach their style, little enough to keep MNIST (measured as bench/fine_tune.py's docstring says).
+DRAWINGS_LOSS_SHARE = 0.05
+MAX_DRAWING_WEIGHT = 40.0  # one drawing counts at most this many MNIST digits: a few drawings must not swamp a batch
 REPOSITORY = Path(__file__).resolve().parent.parent
 MODELS_ENV_VAR = "DIGIT_APP_MODELS"
 SHIPPED_MODELS_FOLDER = REPOSITORY / "models"
@@ -37,7 +41,7 @@ def drawings_path():
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     architecture: str = DEFAULT_ARCHITECTURE
-    epochs: int = 10
+    epochs: int = 5  # the Train page's and train.py's: a first model in minutes; pass more for a better one
     batch_size: int = 128
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1

@@ -9,10 +9,14 @@ anti-aliased edges carried by the alpha.
   (Zhang-Suen thinning) traced into strokes and re-stroked with a canvas-sized round pen, at a
   random size, slant and position.
 - mnist_to_canvas: an MNIST digit simply scaled up onto a canvas (black ink on transparent).
+- long_flag_ones: 1s in a style MNIST rarely shows, as the model sees them: drawings a user might
+  teach the model, for the fine-tune's tests.
 """
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from digit_app.preprocess import canvas_to_mnist
 
 CANVAS_SIZE = 280
 TRANSPARENT = (0, 0, 0, 0)
@@ -233,3 +237,24 @@ def redraw_as_canvas(mnist_image_uint8, rng, size=CANVAS_SIZE):
     background = WHITE if rng.random() < OPAQUE_WHITE_PROBABILITY else TRANSPARENT
     polylines = [[tuple(point) for point in stroke * scale + offset] for stroke in placed]
     return draw_strokes(polylines, size=size, width=pen_width, ink=BLACK, background=background)
+
+
+# A 1 with a long flag, in a unit box (x right, y down): MNIST has few of them, and a model trained
+# on MNIST reads most as 7s.
+LONG_FLAG_ONE = [[(0.0, 0.38), (0.75, 0.0), (0.75, 1.0)]]
+
+
+def long_flag_ones(count, seed):
+    """Model inputs (count, 28, 28) float32 of 1s with a long flag, drawn on a 280 px canvas at a
+    random height, place, slant and pen width, and prepared as the Draw page prepares a drawing."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for _ in range(count):
+        height = rng.uniform(100, 240)
+        width = height * rng.uniform(0.4, 0.6)
+        slant = rng.uniform(-0.1, 0.3)
+        left, top = rng.uniform(20, 260 - width), rng.uniform(20, 260 - height)
+        strokes = [[(left + x * width + (1 - y) * slant * height, top + y * height) for x, y in stroke]
+                   for stroke in LONG_FLAG_ONE]
+        inputs.append(canvas_to_mnist(draw_strokes(strokes, width=rng.uniform(10, 28))))
+    return np.array(inputs)

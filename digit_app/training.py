@@ -18,7 +18,7 @@ from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
 from digit_app.calibration import fit_temperature
 from digit_app.data import load_mnist
 from digit_app.evaluation import PREDICT_BATCH_SIZE, evaluate_readings, predict, to_model_input
-from digit_app.settings import HISTORY_KEYS, TrainingSettings
+from digit_app.settings import DRAWINGS_LOSS_SHARE, HISTORY_KEYS, MAX_DRAWING_WEIGHT, TrainingSettings
 
 # Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
 ROTATION_DEGREES = 15
@@ -41,9 +41,13 @@ class TrainingResult:
     seconds: float
     temperature: float = 1.0  # calibration of the model's confidence, fitted on held-out data
     handwriting: dict | None = None  # what generated drawings were mixed in, if any
+    num_mnist: int = 0  # MNIST digits trained on (less the validation part)
+    drawings_included: int = 0  # the user's drawings trained on beside them
+    drawing_weight: float | None = None  # how many MNIST digits each drawing counted as
 
     def metadata(self, source):
         """What the model store keeps beside the model; `source` is the command or page that made it."""
+        drawings = {"drawings_included": self.drawings_included, "drawing_weight": self.drawing_weight}
         return {
             "architecture": self.settings.architecture,
             "parameters": int(self.model.count_params()),
@@ -58,7 +62,27 @@ class TrainingResult:
             "temperature": self.temperature,
             "classes": int(self.model.output_shape[-1]),
             "handwriting": self.handwriting,
+            **(drawings if self.drawings_included else {}),
         }
+
+
+def drawing_weight(num_drawings, num_mnist, share=DRAWINGS_LOSS_SHARE, cap=MAX_DRAWING_WEIGHT):
+    """How many MNIST digits one drawing counts as, so that the drawings together carry `share`
+    of the loss: num_drawings * weight / (num_drawings * weight + num_mnist) = share.
+
+    At least 1 (a drawing never counts less than a digit) and at most `cap`: with very few
+    drawings the share is not reached, rather than letting each one dominate the batch it is in.
+    E.g. 40 drawings next to 9,500 MNIST digits: 0.05 * 9500 / (0.95 * 40) = 12.5; 10 drawings: 50,
+    capped to 40.
+    """
+    if num_drawings <= 0:
+        raise ValueError(f"num_drawings is {num_drawings!r}; expected at least 1 drawing to weigh.")
+    if num_mnist < 0:
+        raise ValueError(f"num_mnist is {num_mnist!r}; expected 0 or more MNIST digits.")
+    if not 0 < share < 1:
+        raise ValueError(f"share is {share!r}; expected a fraction of the loss above 0 and below 1.")
+    weight = share * num_mnist / ((1 - share) * num_drawings)
+    return float(min(cap, max(1.0, weight)))
 
 
 def split_train_validation(x, y, validation_fraction, seed):
@@ -171,6 +195,14 @@ def compile_for_training(model, learning_rate, decay_steps=None):
     )
 
 
+def _with_drawings(x_train, y_train, drawings, weight):
+    """The training set with the drawings added, and each example's weight (MNIST's 1)."""
+    images, labels = drawings
+    x_train = np.concatenate([x_train, np.asarray(images, np.uint8)])
+    weights = np.concatenate([np.ones(len(y_train), np.float32), np.full(len(images), weight, np.float32)])
+    return x_train, np.concatenate([y_train, np.asarray(labels, y_train.dtype)]), weights
+
+
 def train(
     settings: TrainingSettings,
     *,
@@ -178,7 +210,8 @@ def train(
     on_epoch_end=None,
     stop_event: threading.Event | None = None,
     initial_model: keras.Model | None = None,
-    extra_examples=None,
+    drawings=None,
+    drawings_loss_share=DRAWINGS_LOSS_SHARE,
     data=None,
     left_out_forms=(),
 ):
@@ -190,8 +223,9 @@ def train(
     - stop_event: once set, training ends after the current batch; the result keeps the
       epochs that were completed.
     - initial_model: start from these weights (fine-tuning) instead of a new model.
-    - extra_examples: (images uint8 (N, 28, 28), labels, weight) added to the training set,
-      each counted `weight` times an MNIST digit.
+    - drawings: the user's (images uint8 (N, 28, 28), labels) added to the training set, each
+      weighted so that together they carry `drawings_loss_share` of the loss (drawing_weight);
+      the result's metadata records how many and their weight.
     - data: an `Mnist` to use instead of `load_mnist()`.
     - left_out_forms: handwriting forms not to train on (to measure how well the model reads a
       form it has never seen).
@@ -207,6 +241,7 @@ def train(
     if settings.max_train_samples is not None:
         x, y = x[: settings.max_train_samples], y[: settings.max_train_samples]
     x_train, y_train, x_val, y_val = split_train_validation(x, y, settings.validation_fraction, settings.seed)
+    num_mnist = len(x_train)  # the drawings' weight is reckoned against MNIST alone
     num_classes = WITH_NOT_A_DIGIT if settings.handwriting else DIGIT_CLASSES
     if initial_model is not None:
         num_classes = int(initial_model.output_shape[-1])
@@ -219,12 +254,10 @@ def train(
         y_train = np.concatenate([y_train, mix.train_labels.astype(y_train.dtype)])
         x_val = np.concatenate([x_val, mix.validation_images])
         y_val = np.concatenate([y_val, mix.validation_labels.astype(y_val.dtype)])
-    weights = np.ones(len(x_train), np.float32)
-    if extra_examples is not None:
-        extra_x, extra_y, extra_weight = extra_examples
-        x_train = np.concatenate([x_train, np.asarray(extra_x, np.uint8)])
-        y_train = np.concatenate([y_train, np.asarray(extra_y, y_train.dtype)])
-        weights = np.concatenate([weights, np.full(len(extra_x), extra_weight, np.float32)])
+    weights, weight = None, None
+    if drawings is not None:
+        weight = drawing_weight(len(drawings[0]), num_mnist, share=drawings_loss_share)
+        x_train, y_train, weights = _with_drawings(x_train, y_train, drawings, weight)
 
     keras.utils.set_random_seed(settings.seed)
     if initial_model is None:
@@ -238,7 +271,7 @@ def train(
 
     train_data = _dataset(
         to_model_input(x_train), y_train, settings.batch_size, settings.augment, settings.seed,
-        sample_weight=weights if extra_examples is not None else None, augment_strength=settings.augment_strength,
+        sample_weight=weights, augment_strength=settings.augment_strength,
     )
     validation_data = None
     if len(x_val):
@@ -261,4 +294,7 @@ def train(
         seconds=time.monotonic() - started,
         temperature=temperature,
         handwriting=mix.description if mix is not None else None,
+        num_mnist=num_mnist,
+        drawings_included=0 if drawings is None else len(drawings[0]),
+        drawing_weight=weight,
     )

@@ -1,18 +1,38 @@
 import os
+import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from digit_app import handwriting  # noqa: E402
+from digit_app import handwriting, jobs  # noqa: E402
 from digit_app.data import Mnist, load_mnist  # noqa: E402
 from digit_app.model_store import DEFAULT_MODEL_ID  # noqa: E402
 from digit_app.settings import DRAWINGS_ENV_VAR, MODELS_ENV_VAR, TRAIN_LIMIT_ENV_VAR, TrainingSettings  # noqa: E402
 from digit_app.training import train  # noqa: E402
 from digit_app.ui import resources  # noqa: E402
 
-JOB_TIMEOUT_SECONDS = 90
+JOB_TIMEOUT_SECONDS = 90  # a job process imports TensorFlow before it trains
+UI_FOLDER = Path(__file__).resolve().parent.parent / "digit_app" / "ui"
+
+
+def page_path(name):
+    """A page module as AppTest opens it, e.g. page_path("train.py"); "navigation.py" is the whole app."""
+    return str(UI_FOLDER / name)
+
+
+def wait_for_job(job, condition=lambda snapshot: snapshot.ended, timeout=JOB_TIMEOUT_SECONDS):
+    """Poll a Job, or a JobManager's current job, until condition(snapshot); returns that snapshot."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = job.snapshot()
+        if snapshot is not None and condition(snapshot):
+            return snapshot
+        time.sleep(0.05)
+    log = job.log_tail(30) if isinstance(job, jobs.Job) else ""
+    raise AssertionError(f"condition not met within {timeout} s; last snapshot: {job.snapshot()}\n{log}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,6 +81,14 @@ def store():
 def drawing_store():
     """The drawings database in tmp_path: empty, the one the pages use."""
     return resources.drawing_store()
+
+
+@pytest.fixture
+def twenty_drawings(drawing_store, small_mnist):
+    """20 real MNIST test digits kept as the user's drawings, each read right."""
+    for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
+        drawing_store.add(image / 255.0, int(label), predicted=int(label))
+    return drawing_store
 
 
 @pytest.fixture(scope="session")

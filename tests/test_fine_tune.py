@@ -5,31 +5,18 @@ import numpy as np
 import pytest
 
 from digit_app import fine_tune
-from digit_app.drawing_store import EvaluationSplit
+from digit_app.drawing_store import EvaluationSplit, to_uint8
 from digit_app.evaluation import accuracy
-from digit_app.preprocess import canvas_to_mnist
 from digit_app.settings import TrainingSettings
-from digit_app.synthetic import draw_strokes
+from digit_app.synthetic import long_flag_ones
 from digit_app.training import train
 
-# A 1 drawn with a long flag: MNIST has few of them, and a model trained on MNIST reads most as 7s.
-LONG_FLAG_ONE = [[(0.0, 0.38), (0.75, 0.0), (0.75, 1.0)]]
+DEFAULT_SETTINGS = fine_tune.fine_tune_settings("dense-128")
 
 
-def long_flag_ones(count, seed):
-    """Model inputs (count, 28, 28) float32 of the style, drawn on a 280 px canvas at a random
-    height, place, slant and pen width, and prepared as the Draw page prepares a drawing."""
-    rng = np.random.default_rng(seed)
-    inputs = []
-    for _ in range(count):
-        height = rng.uniform(100, 240)
-        width = height * rng.uniform(0.4, 0.6)
-        slant = rng.uniform(-0.1, 0.3)
-        left, top = rng.uniform(20, 260 - width), rng.uniform(20, 260 - height)
-        strokes = [[(left + x * width + (1 - y) * slant * height, top + y * height) for x, y in stroke]
-                   for stroke in LONG_FLAG_ONE]
-        inputs.append(canvas_to_mnist(draw_strokes(strokes, width=rng.uniform(10, 28))))
-    return np.array(inputs)
+def evaluation_split(drawing_store):
+    """The drawings split as the fine-tune job splits them."""
+    return drawing_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION, DEFAULT_SETTINGS.seed)
 
 
 @pytest.fixture(scope="module")
@@ -46,39 +33,17 @@ def styled_store(drawing_store):
     return drawing_store
 
 
-@pytest.mark.parametrize(
-    ("num_drawings", "num_mnist", "expected"),
-    [
-        (40, 9500, 0.05 * 9500 / (0.95 * 40)),  # the share reached: 12.5 each
-        (10, 9500, fine_tune.MAX_DRAWING_WEIGHT),  # 50 would let ten drawings swamp their batches
-        (500, 1000, 1.0),  # never less than an MNIST digit
-    ],
-)
-def test_drawing_weight_gives_the_drawings_their_share_within_limits(num_drawings, num_mnist, expected):
-    weight = fine_tune.drawing_weight(num_drawings, num_mnist)
-    assert weight == pytest.approx(expected)
-    if expected not in (1.0, fine_tune.MAX_DRAWING_WEIGHT):
-        share = num_drawings * weight / (num_drawings * weight + num_mnist)
-        assert share == pytest.approx(fine_tune.DRAWINGS_LOSS_SHARE)
-
-
-@pytest.mark.parametrize(("num_drawings", "num_mnist", "share"), [(0, 100, 0.05), (10, -1, 0.05), (10, 100, 1.0)])
-def test_drawing_weight_refuses_nonsense(num_drawings, num_mnist, share):
-    with pytest.raises(ValueError, match="expected"):
-        fine_tune.drawing_weight(num_drawings, num_mnist, share=share)
-
-
 def test_fine_tune_learns_the_style_and_reports_before_and_after(base_model, styled_store, small_mnist):
     weights_before = [weights.copy() for weights in base_model.get_weights()]
     batches, epochs = [], []
+    split = styled_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION, 0)
+    settings = fine_tune.fine_tune_settings("dense-128", epochs=5, learning_rate=1e-3, mnist_samples=2000)
     result = fine_tune.fine_tune(
-        base_model, styled_store, base_model_id="tiny-base", epochs=5, learning_rate=1e-3,
-        mnist_samples=2000, data=small_mnist, on_batch_end=batches.append,
+        base_model, split, settings, base_model_id="tiny-base", data=small_mnist, on_batch_end=batches.append,
         on_epoch_end=lambda epoch, logs: epochs.append(epoch),
     )
     scores = result.scores
 
-    split = styled_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION, 0)
     assert scores.num_train_drawings == len(split.train_images)
     assert scores.num_evaluation_drawings == len(split.evaluation_images)
     assert scores.num_train_drawings + scores.num_evaluation_drawings == 40
@@ -109,9 +74,9 @@ def test_fine_tune_learns_the_style_and_reports_before_and_after(base_model, sty
 def test_fine_tune_takes_arrays_split_as_given(base_model, small_mnist):
     learn = long_flag_ones(12, seed=2)
     check = long_flag_ones(6, seed=3)
-    split = EvaluationSplit((learn * 255).astype(np.uint8), np.ones(12, np.uint8),
-                            (check * 255).astype(np.uint8), np.ones(6, np.uint8))
-    result = fine_tune.fine_tune(base_model, split, epochs=1, mnist_samples=200, data=small_mnist)
+    split = EvaluationSplit(to_uint8(learn), np.ones(12, np.uint8), to_uint8(check), np.ones(6, np.uint8))
+    settings = fine_tune.fine_tune_settings("dense-128", epochs=1, mnist_samples=200)
+    result = fine_tune.fine_tune(base_model, split, settings, data=small_mnist)
     assert (result.scores.num_train_drawings, result.scores.num_evaluation_drawings) == (12, 6)
     assert result.scores.base_model_id is None and result.epochs_completed == 1
 
@@ -119,9 +84,8 @@ def test_fine_tune_takes_arrays_split_as_given(base_model, small_mnist):
 def test_a_stop_event_ends_the_fine_tune_early(base_model, styled_store, small_mnist):
     stop = threading.Event()
     stop.set()
-    result = fine_tune.fine_tune(
-        base_model, styled_store, epochs=3, mnist_samples=1000, data=small_mnist, stop_event=stop
-    )
+    settings = fine_tune.fine_tune_settings("dense-128", epochs=3, mnist_samples=1000)
+    result = fine_tune.fine_tune(base_model, evaluation_split(styled_store), settings, data=small_mnist, stop_event=stop)
     assert result.stopped_early and result.epochs_completed == 0
 
 
@@ -129,16 +93,17 @@ def test_too_few_drawings_are_refused_with_what_to_do(base_model, drawing_store,
     for model_input in long_flag_ones(9, seed=4):
         drawing_store.add(model_input, 1)
     with pytest.raises(ValueError, match=r"There are 9 drawings; fine-tuning needs at least 10.*Draw page"):
-        fine_tune.fine_tune(base_model, drawing_store, data=small_mnist)
+        fine_tune.fine_tune(base_model, evaluation_split(drawing_store), DEFAULT_SETTINGS, data=small_mnist)
 
 
 @pytest.mark.parametrize(("fraction", "empty_side"), [(0.0, "held out"), (1.0, "to learn from")])
 def test_an_empty_side_of_the_split_is_refused(base_model, styled_store, small_mnist, fraction, empty_side):
     with pytest.raises(ValueError, match=f"none is {empty_side}.*Add a few more drawings"):
-        fine_tune.fine_tune(base_model, styled_store, evaluation_fraction=fraction, data=small_mnist)
+        fine_tune.fine_tune(base_model, styled_store.split_for_evaluation(fraction), DEFAULT_SETTINGS, data=small_mnist)
 
 
-def test_a_model_of_unknown_architecture_needs_it_named(small_mnist, styled_store):
+def test_a_model_of_unknown_architecture_needs_it_named():
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)], name="mine")
+    assert fine_tune.architecture_of(keras.Sequential([keras.Input((28, 28))], name="cnn")) == "cnn"
     with pytest.raises(ValueError, match="pass architecture="):
-        fine_tune.fine_tune(model, styled_store, data=small_mnist)
+        fine_tune.fine_tune_settings(fine_tune.architecture_of(model))

@@ -12,12 +12,12 @@ import pytest
 from digit_app import jobs
 from digit_app.architectures import build_model
 from digit_app.data import Mnist
-from digit_app.drawing_store import DrawingStore
 from digit_app.evaluation import NUM_MISCLASSIFIED
+from digit_app.fine_tune import fine_tune_settings
 from digit_app.settings import TrainingSettings
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
 from digit_app.ui.job_text import progress_text
-from tests.conftest import stop_every_job
+from tests.conftest import JOB_TIMEOUT_SECONDS, stop_every_job, wait_for_job
 
 # MNIST only, so that batch counts are MNIST's (test_training.py covers the generated handwriting).
 QUICK = TrainingSettings(architecture="dense-128", epochs=1, max_train_samples=500, handwriting=False)
@@ -26,17 +26,6 @@ LONG = TrainingSettings(architecture="dense-128", epochs=50, batch_size=16, hand
 # Minutes per epoch: for what must happen within the first epoch. Trains on the full MNIST, which
 # the job process loads itself.
 SLOW = TrainingSettings(architecture="cnn", epochs=50, batch_size=16, handwriting=False)
-JOB_TIMEOUT_SECONDS = 90  # a job process imports TensorFlow before it trains
-
-
-def wait_until(condition, job, timeout=JOB_TIMEOUT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        snapshot = job.snapshot()
-        if condition(snapshot):
-            return snapshot
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s; last snapshot: {job.snapshot()}\n{job.log_tail(30)}")
 
 
 @pytest.fixture
@@ -98,7 +87,7 @@ def test_the_settings_reach_the_job_process_whole(manager, store, small_mnist):
 
 def test_the_job_process_runs_at_a_lower_priority_than_the_server(manager, small_mnist):
     job = manager.start(SLOW)
-    wait_until(lambda snapshot: snapshot.running, job)
+    wait_for_job(job, lambda snapshot: snapshot.running)
     niceness_of = lambda pid: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])  # noqa: E731
     assert niceness_of(job.process_id()) >= niceness_of(os.getpid()) + 10
 
@@ -107,7 +96,7 @@ def test_a_second_start_is_queued_with_its_position_and_runs_when_the_first_ends
     first = manager.start(SLOW, owner=jobs.JobOwner("the first visitor", "session-1"))
     second = manager.start(QUICK, data=small_mnist, owner=jobs.JobOwner("the second visitor", "session-2"))
     third = manager.start(QUICK, data=small_mnist, owner=jobs.JobOwner("the second visitor", "session-2"))
-    wait_until(lambda snapshot: snapshot.batch >= 1, first)
+    wait_for_job(first, lambda snapshot: snapshot.batch >= 1)
     assert (second.snapshot().state, second.snapshot().queue_position) == (jobs.QUEUED, 1)
     assert (third.snapshot().state, third.snapshot().queue_position) == (jobs.QUEUED, 2)
     assert progress_text(third.snapshot()) == "Queued, position 2…"
@@ -127,7 +116,7 @@ def test_a_second_start_is_queued_with_its_position_and_runs_when_the_first_ends
 
 def test_stop_within_the_first_epoch_ends_quickly_and_saves_nothing(manager, store, small_mnist):
     job = manager.start(SLOW, owner=jobs.JobOwner("the host", "host-session"))
-    wait_until(lambda snapshot: snapshot.batch >= 3, job)
+    wait_for_job(job, lambda snapshot: snapshot.batch >= 3)
     asked = time.monotonic()
     assert manager.stop(requested_by="the visitor at 10.0.0.7")
     assert job.snapshot().stop_requested_by == "the visitor at 10.0.0.7"
@@ -141,7 +130,7 @@ def test_stop_within_the_first_epoch_ends_quickly_and_saves_nothing(manager, sto
 
 def test_stop_after_an_epoch_saves_the_whole_epochs(manager, store, small_mnist):
     job = manager.start(LONG, data=small_mnist)
-    wait_until(lambda snapshot: snapshot.epochs_completed >= 1, job)
+    wait_for_job(job, lambda snapshot: snapshot.epochs_completed >= 1)
     manager.stop()
     assert job.join(20)
     snapshot = job.snapshot()
@@ -154,7 +143,7 @@ def test_stop_after_an_epoch_saves_the_whole_epochs(manager, store, small_mnist)
 
 def test_once_a_stop_takes_effect_the_phase_says_the_model_is_being_checked(manager, store, small_mnist):
     job = manager.start(LONG, data=small_mnist)
-    wait_until(lambda snapshot: snapshot.epochs_completed >= 1, job)
+    wait_for_job(job, lambda snapshot: snapshot.epochs_completed >= 1)
     manager.stop()
     phases = []
     while not (snapshot := job.snapshot()).ended:
@@ -167,9 +156,9 @@ def test_once_a_stop_takes_effect_the_phase_says_the_model_is_being_checked(mana
 
 def test_a_killed_job_process_shows_as_failed_with_the_signal(manager, store, small_mnist):
     job = manager.start(SLOW)
-    wait_until(lambda snapshot: snapshot.batch >= 2, job)
+    wait_for_job(job, lambda snapshot: snapshot.batch >= 2)
     os.kill(job.process_id(), signal.SIGKILL)
-    snapshot = wait_until(lambda snapshot: snapshot.ended, job, timeout=10)
+    snapshot = wait_for_job(job, lambda snapshot: snapshot.ended, timeout=10)
     assert snapshot.state == jobs.FAILED
     assert snapshot.error.startswith(f"The job's process (pid {job.process_id()}) was killed by SIGKILL before it finished")
     assert "nothing was saved" in snapshot.error
@@ -197,7 +186,7 @@ def test_a_restarted_server_follows_a_running_job_to_its_end(store, small_mnist,
     try:
         assert [job.job_id for job in restarted.active_jobs()] == [job_id]
         job = restarted.job(job_id)
-        wait_until(lambda snapshot: snapshot.running and snapshot.batch >= 1, job)
+        wait_for_job(job, lambda snapshot: snapshot.running and snapshot.batch >= 1)
         assert restarted.current().job_id == job_id  # what the Train page shows
         assert job.join(JOB_TIMEOUT_SECONDS)
         snapshot = job.snapshot()
@@ -209,11 +198,11 @@ def test_a_restarted_server_follows_a_running_job_to_its_end(store, small_mnist,
 
 def test_a_job_whose_process_died_while_no_server_watched_says_so_with_its_log(manager, store, small_mnist):
     job = manager.start(SLOW)
-    wait_until(lambda snapshot: snapshot.batch >= 2, job)
+    wait_for_job(job, lambda snapshot: snapshot.batch >= 2)
     os.kill(job.process_id(), signal.SIGKILL)
     manager.reap(job.job_id)
     later = jobs.JobManager(store)  # a server that did not start the job: it cannot know the signal
-    snapshot = wait_until(lambda snapshot: snapshot.ended, later.job(job.job_id), timeout=10)
+    snapshot = wait_for_job(later.job(job.job_id), lambda snapshot: snapshot.ended, timeout=10)
     assert snapshot.state == jobs.FAILED
     assert "ended without a result: it was killed or crashed; nothing was saved" in snapshot.error
 
@@ -288,20 +277,12 @@ def test_no_job_yet(store):
     assert manager.snapshot() is None and manager.current() is None and not manager.stop()
 
 
-@pytest.fixture
-def drawing_store(tmp_path, small_mnist):
-    """20 real MNIST test digits kept as the user's drawings."""
-    drawing_store = DrawingStore(tmp_path / "drawings.sqlite3")
-    for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
-        drawing_store.add(image / 255.0, int(label))
-    return drawing_store
-
-
-def test_fine_tune_job_saves_a_model_with_its_before_and_after_figures(
-    manager, store_with_active_model, drawing_store, small_mnist
+def test_fine_tune_job_saves_a_model_with_its_before_and_after_scores(
+    manager, store_with_active_model, twenty_drawings, small_mnist
 ):
     store = store_with_active_model
-    job = manager.start_fine_tune("chosen-by-user", drawing_store.path, data=small_mnist, epochs=1, mnist_samples=500)
+    settings = fine_tune_settings("dense-128", epochs=1, mnist_samples=500)
+    job = manager.start_fine_tune("chosen-by-user", settings, twenty_drawings.path, data=small_mnist)
     assert job.join(JOB_TIMEOUT_SECONDS)
     snapshot = job.snapshot()
 
@@ -319,11 +300,12 @@ def test_fine_tune_job_saves_a_model_with_its_before_and_after_figures(
     assert store.active_id() == "chosen-by-user"  # saved, not activated
 
 
-def test_a_fine_tune_on_too_few_drawings_fails_with_what_to_do(manager, store_with_active_model, tmp_path, small_mnist):
-    few = DrawingStore(tmp_path / "few.sqlite3")
+def test_a_fine_tune_on_too_few_drawings_fails_with_what_to_do(manager, store_with_active_model, drawing_store,
+                                                                small_mnist):
     for image, label in zip(small_mnist.x_test[:3], small_mnist.y_test[:3]):
-        few.add(image / 255.0, int(label))
-    job = manager.start_fine_tune("chosen-by-user", few.path, data=small_mnist)
+        drawing_store.add(image / 255.0, int(label))
+    job = manager.start_fine_tune("chosen-by-user", fine_tune_settings("dense-128"), drawing_store.path,
+                                  data=small_mnist)
     assert job.join(JOB_TIMEOUT_SECONDS)
     snapshot = job.snapshot()
     assert snapshot.state == jobs.FAILED and snapshot.model_id is None
@@ -332,11 +314,10 @@ def test_a_fine_tune_on_too_few_drawings_fails_with_what_to_do(manager, store_wi
     )
 
 
-def test_a_job_can_train_on_the_users_drawings_too(manager, store, small_mnist, tmp_path):
-    drawings = DrawingStore(tmp_path / "mine.sqlite3")
+def test_a_job_can_train_on_the_users_drawings_too(manager, store, drawing_store, small_mnist):
     for image, label in zip(small_mnist.x_test[:12], small_mnist.y_test[:12]):
-        drawings.add(image / 255.0, int(label))
-    job = manager.start(QUICK, data=small_mnist, include_drawings=True, drawings_path=drawings.path)
+        drawing_store.add(image / 255.0, int(label))
+    job = manager.start(QUICK, data=small_mnist, include_drawings=True, drawings_path=drawing_store.path)
     assert job.join(JOB_TIMEOUT_SECONDS)
     snapshot = job.snapshot()
     assert snapshot.state == jobs.FINISHED, snapshot.error

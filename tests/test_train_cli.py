@@ -8,7 +8,7 @@ import pytest
 
 from digit_app.settings import DRAWINGS_ENV_VAR
 from digit_app.drawing_store import DrawingStore
-from digit_app.fine_tune import drawing_weight
+from digit_app.training import drawing_weight
 
 REPO = Path(__file__).resolve().parent.parent
 

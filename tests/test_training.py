@@ -6,9 +6,9 @@ import pytest
 
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
-from digit_app.settings import TrainingSettings
 from digit_app.evaluation import to_model_input
-from digit_app.training import augment_batch, split_train_validation, train
+from digit_app.settings import DRAWINGS_LOSS_SHARE, MAX_DRAWING_WEIGHT, TrainingSettings
+from digit_app.training import augment_batch, drawing_weight, split_train_validation, train
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -97,12 +97,38 @@ def test_augmentation_keeps_digits_recognisable(small_mnist):
     assert 0.4 < np.median(ratio) < 2.0
 
 
-def test_extra_examples_are_trained_on(small_mnist):
+def test_drawings_are_trained_on_and_recorded(small_mnist):
     # Ten copies of one blank image labelled 3, weighted heavily: the model learns to say 3 for blank.
     blank = np.zeros((10, 28, 28), np.uint8)
     result = train(TrainingSettings("dense-128", epochs=2, max_train_samples=500), data=small_mnist,
-                   extra_examples=(blank, np.full(10, 3), 20.0))
+                   drawings=(blank, np.full(10, 3)), drawings_loss_share=0.3)
     assert int(np.argmax(result.model(to_model_input(blank[:1])).numpy())) == 3
+    # 450 MNIST digits (500 less 10% validation): 0.3 * 450 / (0.7 * 10) = 19.3 each
+    assert result.num_mnist == 450 and result.drawing_weight == pytest.approx(drawing_weight(10, 450, share=0.3))
+    metadata = result.metadata("test")
+    assert metadata["drawings_included"] == 10 and metadata["drawing_weight"] == result.drawing_weight
+
+
+@pytest.mark.parametrize(
+    ("num_drawings", "num_mnist", "expected"),
+    [
+        (40, 9500, 0.05 * 9500 / (0.95 * 40)),  # the share reached: 12.5 each
+        (10, 9500, MAX_DRAWING_WEIGHT),  # 50 would let ten drawings swamp their batches
+        (500, 1000, 1.0),  # never less than an MNIST digit
+    ],
+)
+def test_drawing_weight_gives_the_drawings_their_share_within_limits(num_drawings, num_mnist, expected):
+    weight = drawing_weight(num_drawings, num_mnist)
+    assert weight == pytest.approx(expected)
+    if expected not in (1.0, MAX_DRAWING_WEIGHT):
+        share = num_drawings * weight / (num_drawings * weight + num_mnist)
+        assert share == pytest.approx(DRAWINGS_LOSS_SHARE)
+
+
+@pytest.mark.parametrize(("num_drawings", "num_mnist", "share"), [(0, 100, 0.05), (10, -1, 0.05), (10, 100, 1.0)])
+def test_drawing_weight_refuses_nonsense(num_drawings, num_mnist, share):
+    with pytest.raises(ValueError, match="expected"):
+        drawing_weight(num_drawings, num_mnist, share=share)
 
 
 def test_generated_handwriting_is_mixed_in_and_gives_a_not_a_digit_output(small_mnist):

@@ -1,15 +1,13 @@
 """The host's and visitors' rules on the pages, through AppTest with the app set to serve others."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from digit_app import serving
 from digit_app.ui import access
+from tests.conftest import page_path
 
-UI = Path(__file__).resolve().parent.parent / "digit_app" / "ui"
 TIMEOUT_SECONDS = 30
 
 
@@ -22,7 +20,7 @@ def served_to_others(monkeypatch):
 
 
 def run(page):
-    app = AppTest.from_file(str(UI / page), default_timeout=TIMEOUT_SECONDS)
+    app = AppTest.from_file(page_path(page), default_timeout=TIMEOUT_SECONDS)
     app.run()
     assert not app.exception
     return app
@@ -49,7 +47,7 @@ def test_a_visitor_cannot_change_models(served_to_others, app_store, tiny_traine
 
 def test_the_host_password_makes_a_visitor_the_host(monkeypatch, app_store):
     monkeypatch.setattr(access, "SETTINGS", serving.ServingSettings(shared=True))
-    app = AppTest.from_file(str(UI / "navigation.py"), default_timeout=TIMEOUT_SECONDS)
+    app = AppTest.from_file(page_path("navigation.py"), default_timeout=TIMEOUT_SECONDS)
     app.secrets[access.PASSWORD_SECRET] = "open sesame"
     app.run()
     assert [info.value for info in app.sidebar.info] == ["You are a visitor"]

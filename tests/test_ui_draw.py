@@ -1,8 +1,6 @@
 """The Draw page in AppTest: it renders, prompts on an empty canvas and names the model in use.
 AppTest cannot draw on the canvas (a custom component); tests/e2e/ draws in a real browser."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,8 +8,9 @@ from streamlit.testing.v1 import AppTest
 from digit_app.architectures import build_model
 from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.ui.draw import GRID_LEVEL, PIXEL_SCALE, pixel_view, probability_chart_spec
+from tests.conftest import page_path
 
-APP = str(Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "navigation.py")
+APP = page_path("navigation.py")
 PROMPT_START = "Draw a digit from 0 to 9"
 
 

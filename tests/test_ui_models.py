@@ -5,8 +5,10 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = "../digit_app/ui/navigation.py"
-PAGE = "../digit_app/ui/models.py"
+from tests.conftest import page_path
+
+APP = page_path("navigation.py")
+PAGE = page_path("models.py")
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
 
 

@@ -1,7 +1,5 @@
 import dataclasses
 import io
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +8,11 @@ from streamlit.testing.v1 import AppTest
 from digit_app import fine_tune, jobs
 from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.settings import TRAIN_LIMIT_ENV_VAR
-from digit_app.ui import resources
 from digit_app.settings import TrainingSettings
+from digit_app.ui import resources
+from tests.conftest import page_path, wait_for_job
 
-PAGE = Path(__file__).resolve().parent.parent / "digit_app" / "ui" / "my_drawings.py"
+PAGE = page_path("my_drawings.py")
 TIMEOUT_SECONDS = 30
 
 
@@ -29,7 +28,7 @@ def filled_store(drawing_store, small_mnist):
 
 
 def run_page():
-    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_SECONDS)
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT_SECONDS)
     app.run()
     assert not app.exception
     return app
@@ -150,21 +149,8 @@ def test_an_empty_store_invites_drawing_or_importing(drawing_store):
 
 # --- the fine-tune section ---
 
-JOB_TIMEOUT_SECONDS = 90
-
-
-@pytest.fixture
-def twenty_drawings(drawing_store, small_mnist):
-    for image, label in zip(small_mnist.x_test[:20], small_mnist.y_test[:20]):
-        drawing_store.add(image / 255.0, int(label), predicted=int(label))
-    return drawing_store
-
-
 def run_until_the_job_ends(app):
-    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while not resources.job_manager().snapshot().ended:
-        assert time.monotonic() < deadline, f"the job did not end in {JOB_TIMEOUT_SECONDS} s: {resources.job_manager().snapshot()}"
-        time.sleep(0.2)
+    wait_for_job(resources.job_manager())
     return app.run()
 
 
@@ -209,10 +195,7 @@ def test_fine_tune_shows_progress_and_stops(app_store, job_manager, twenty_drawi
     monkeypatch.setattr(fine_tune, "fine_tune_settings", _slow_settings(fine_tune.fine_tune_settings))
     app = run_page()
     app.button(key="start_fine_tune").click().run()
-    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while resources.job_manager().snapshot().batch < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for_job(resources.job_manager(), lambda snapshot: snapshot.batch >= 2)
     app.run()
     progress = app.get("progress")[0]
     assert progress.proto.text.startswith("Epoch 1 of ")

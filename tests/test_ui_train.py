@@ -12,11 +12,11 @@ from digit_app import jobs
 from digit_app.model_store import DEFAULT_MODEL_ID
 from digit_app.settings import TRAIN_LIMIT_ENV_VAR
 from digit_app.ui import resources
+from tests.conftest import JOB_TIMEOUT_SECONDS, page_path, wait_for_job
 
-APP = "../digit_app/ui/navigation.py"
-PAGE = "../digit_app/ui/train.py"
+APP = page_path("navigation.py")
+PAGE = page_path("train.py")
 RUN_TIMEOUT_SECONDS = 60  # the first run imports TensorFlow
-JOB_TIMEOUT_SECONDS = 90
 
 
 def open_page():
@@ -32,14 +32,9 @@ def choose(at, architecture="dense-128", epochs=1, **values):
 
 
 def run_until(at, condition, timeout=JOB_TIMEOUT_SECONDS):
-    """Rerun the page, as its timer would, until the job's state meets `condition`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        snapshot = resources.job_manager().snapshot()
-        if snapshot is not None and condition(snapshot):
-            return at.run()
-        time.sleep(0.2)
-    raise AssertionError(f"job not done within {timeout} s: {resources.job_manager().snapshot()}")
+    """Rerun the page, as its timer would, once the job's state meets `condition`."""
+    wait_for_job(resources.job_manager(), condition, timeout)
+    return at.run()
 
 
 def texts(at):

@@ -40,9 +40,12 @@ def start_fine_tune(drawing_store, base_model_id):
     try:
         split = drawing_store.split_for_evaluation(fine_tune.DEFAULT_EVALUATION_FRACTION)
         fine_tune.check_enough_drawings(split)
-        resources.job_manager().start_fine_tune(base_model_id, drawing_store.path, drawings_owner=drawing_store.owner,
-                             owner=job_owner(), mnist_samples=fine_tune_mnist_samples(),
-                             handwriting=st.session_state.get("fine_tune_handwriting", True))
+        settings = fine_tune.fine_tune_settings(
+            resources.model_store().metadata(base_model_id).get("architecture"),
+            mnist_samples=fine_tune_mnist_samples(), handwriting=st.session_state.get("fine_tune_handwriting", True),
+        )
+        resources.job_manager().start_fine_tune(base_model_id, settings, drawing_store.path,
+                                                drawings_owner=drawing_store.owner, owner=job_owner())
     except (ValueError, DrawingStoreError, OSError) as error:
         st.session_state[FINE_TUNE_ERROR_KEY] = str(error)
 

@@ -83,7 +83,7 @@ def model_buttons(model_id, is_active, may_change):
     not_host = None if may_change else access.NOT_HOST
     with activate_column:
         use_model_button(model_id, key=f"activate_{model_id}", in_use=is_active, in_use_label="In use", icon=None,
-                         width="stretch")
+                         width="stretch", explanation=None)
     path = resources.model_store().model_path(model_id)
     download_column.download_button(
         "Download .keras", data=path.read_bytes, file_name=path.name, mime="application/octet-stream",

@@ -102,10 +102,9 @@ def _load_into(future, model_id):
 
 def _spare_from_garbage_collection():
     """Exempt every object alive now (TensorFlow, Keras, the loaded models) from Python's cyclic
-    garbage collector. Its full passes otherwise walk them all, about 200 ms each and about one
-    per stroke: with them, the 95th percentile of mouse-up to reading was 480 ms above a bare
-    canvas page; without, 50 ms (bench/app_latency.py). Objects created later are collected as
-    usual; unfreezing first lets this collection free a model that has left the cache."""
+    garbage collector, whose full passes would otherwise walk them all on nearly every stroke
+    (bench/app_latency.py). Objects created later are collected as usual; unfreezing first lets
+    this collection free a model that has left the cache."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()

@@ -13,12 +13,11 @@ import streamlit as st
 from digit_app import jobs
 from digit_app.drawing_store import DrawingStoreError
 from digit_app.evaluation import most_common_mistakes
-from digit_app.fine_tune import DRAWINGS_LOSS_SHARE
-from digit_app.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from digit_app.architectures import ARCHITECTURES
 from digit_app.handwriting import NOT_A_DIGIT
 from digit_app.settings import (
-    MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR, TrainingSettings,
-    train_limit_from_environment,
+    DRAWINGS_LOSS_SHARE, MAX_EPOCHS, MAX_VALIDATION_FRACTION, MIN_VALIDATION_FRACTION, TRAIN_LIMIT_ENV_VAR,
+    TrainingSettings, train_limit_from_environment,
 )
 from digit_app.ui import access, charts, resources, sweep_tab
 from digit_app.ui.job_text import format_duration, progress_text
@@ -27,15 +26,12 @@ from digit_app.ui.resources import job_owner
 
 REFRESH_SECONDS = 1.0
 LIVE_CHART_DPI = 110  # sharp enough, and cheap
-# Drawing the chart costs the server about 130 ms of CPU under the interpreter lock that every
-# session's script shares: redrawn every second, that is an eighth of a core taken from the drawing
-# sessions (bench/app_under_training.py). A new epoch is shown at once; within one, every few seconds.
+# Drawing the chart takes the server's CPU under the interpreter lock every session's script shares
+# (bench/app_under_training.py): a new epoch is shown at once; within one, every few seconds.
 LIVE_CHART_SECONDS = 5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-DEFAULT_EPOCHS = 5
-DEFAULT_BATCH_SIZE = 128
-DEFAULT_LEARNING_RATE = 0.001
-DEFAULT_VALIDATION_FRACTION = 0.1
+FORM_KEYS = ("architecture", "epochs", "batch_size", "learning_rate", "validation_fraction", "augment",
+             "cosine_decay", "handwriting")
 TEST_DIGITS = "10,000"
 AFTER_STOP_TEXT = {
     jobs.CHECKING: "Checking the model on the test set, then saving it…",
@@ -65,18 +61,14 @@ def describe_settings(settings):
     return " · ".join(parts)
 
 
-def form_defaults():
-    """The settings form's starting values, by widget key."""
-    return dict(
-        architecture=DEFAULT_ARCHITECTURE, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
-        learning_rate=DEFAULT_LEARNING_RATE, validation_fraction=DEFAULT_VALIDATION_FRACTION,
-        augment=False, cosine_decay=False, handwriting=True,
-    )
-
-
 def form_values(settings):
-    """A job's TrainingSettings as the settings form's values, by widget key."""
-    return {key: getattr(settings, key) for key in form_defaults()}
+    """TrainingSettings as the settings form's values, by widget key."""
+    return {key: getattr(settings, key) for key in FORM_KEYS}
+
+
+def form_defaults():
+    """The settings form's starting values: TrainingSettings' defaults, as train.py's are."""
+    return form_values(TrainingSettings())
 
 
 def fill_form(running_settings):
@@ -91,7 +83,7 @@ def fill_form(running_settings):
     values = form_values(running_settings)
     if values["batch_size"] not in BATCH_SIZES:
         values.pop("batch_size")  # not one the form offers: left as it is
-        st.session_state.setdefault("batch_size", DEFAULT_BATCH_SIZE)
+        st.session_state.setdefault("batch_size", form_defaults()["batch_size"])
     st.session_state.update(values)
 
 

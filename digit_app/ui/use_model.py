@@ -7,6 +7,7 @@ from digit_app.model_store import ModelStoreError
 from digit_app.ui import access, resources
 
 FAILED_KEY = "use_model_failed"  # why the last click did not put the model in use
+EXPLANATION = "Make it the model that reads your drawings on the Draw page."
 
 
 def use_model(model_id):
@@ -29,8 +30,10 @@ def take_failure():
 
 
 def use_model_button(model_id, *, key, in_use, in_use_label="In use on the Draw page", icon=":material/draw:",
-                     primary=True, width="content"):
-    """'Use this model', or a disabled `in_use_label` when it is the model in use."""
+                     primary=True, width="content", explanation=EXPLANATION):
+    """'Use this model', or a disabled `in_use_label` when it is the model in use. The host sees
+    `explanation` as its tooltip (None: none, where every card has the button); others see why
+    they cannot click it."""
     if in_use:
         st.button(in_use_label, key=key, disabled=True, icon=":material/check:", width=width)
         return
@@ -38,5 +41,5 @@ def use_model_button(model_id, *, key, in_use, in_use_label="In use on the Draw 
     st.button(
         "Use this model", key=key, type="primary" if primary else "secondary", icon=icon, width=width,
         on_click=use_model, args=(model_id,), disabled=not may_change,
-        help="Make it the model that reads your drawings on the Draw page." if may_change else access.NOT_HOST,
+        help=explanation if may_change else access.NOT_HOST,
     )

@@ -7,25 +7,13 @@ import numpy as np
 from playwright.sync_api import expect
 
 from digit_app import fine_tune_verdict
+from digit_app.drawing_store import to_uint8
 from digit_app.fine_tune import FineTuneScores
-from digit_app.preprocess import canvas_to_mnist
-from digit_app.synthetic import draw_strokes
+from digit_app.synthetic import long_flag_ones
 from tests.e2e import app_driver
 
 SEVEN = [[(78, 62), (140, 60), (204, 58), (186, 105), (166, 150), (148, 196), (134, 240)]]
 FINE_TUNE_TIMEOUT_MS = 300_000  # 10,000 MNIST digits and the drawings, 3 epochs, on 2 busy cores
-
-
-def _long_flag_ones(count, seed):
-    """1s drawn with a long flag, a style MNIST rarely shows, as an importable .npz's images."""
-    rng = np.random.default_rng(seed)
-    images = []
-    for _ in range(count):
-        x, top, bottom = rng.uniform(120, 170), rng.uniform(30, 70), rng.uniform(200, 250)
-        flag = [(x - rng.uniform(60, 90), top + rng.uniform(30, 50)), (x, top)]
-        canvas = draw_strokes([[*flag, (x + rng.uniform(-10, 10), bottom)]], width=rng.uniform(14, 26))
-        images.append(np.rint(canvas_to_mnist(canvas) * 255).astype(np.uint8))
-    return np.stack(images)
 
 
 def _scores_from(meta):
@@ -60,7 +48,7 @@ def test_correct_a_reading_see_it_kept_and_fine_tune_on_it(
 
     # Fine-tuning needs more drawings than one test can draw by hand: import the rest.
     archive = tmp_path / "ones.npz"
-    np.savez(archive, images=_long_flag_ones(40, seed=0), labels=np.ones(40, np.uint8))
+    np.savez(archive, images=to_uint8(long_flag_ones(40, seed=0)), labels=np.ones(40, np.uint8))
     page.get_by_text("Export, import, delete all").click()
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(archive)
     app_driver.rerun_after(page, page.locator(".st-key-import button").click)
