@@ -26,7 +26,7 @@ import numpy as np
 GRADIENT_X_INPUT = "gradient x input"
 OCCLUSION = "occlusion"
 SALIENCY_METHODS = (GRADIENT_X_INPUT, OCCLUSION)
-SALIENCY_METHOD = OCCLUSION
+SALIENCY_METHOD = OCCLUSION  # whole strokes, not speckles; its pixels carry the reading (bench/saliency.py)
 # Squares of 3 px (a stroke is 2-3 px wide at 28x28) at every pixel. Coarser settings cost fewer
 # model calls but name worse pixels: on a drawn 7, wiping the 10 pixels named left 17% of the
 # margin at 3 px every pixel, 48% at 3 px every 2, and 104% (no better than random) at 4 px every 2.
