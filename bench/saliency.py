@@ -9,6 +9,10 @@ falls, the better the map says what the model relied on ("deletion", Petsiuk et 
 ink pixels are the baseline. Prints, per method, the median fraction of the logit margin left after
 wiping the top 5, 10 and 20 pixels, how often the reading flips to another class by 20 pixels, and
 the median time per map on this machine.
+
+On the default CNN (2026-11-22), margin left after wiping the top 5/10/20 pixels: occlusion 0.44,
+0.18, 0.07; gradient x input 0.48, 0.26, 0.09; random ink pixels 0.92, 0.82, 0.71. On dense-128
+gradient x input does better (0.50, 0.12, -0.37 against 0.59, 0.20, -0.24); its maps are speckled.
 """
 
 import argparse
