@@ -31,15 +31,15 @@ import numpy as np
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.synthetic import CANVAS_SIZE, draw_strokes, redraw_as_canvas
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 6
 NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outputs answer it
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
 DRAWINGS_PER_MNIST_DIGIT = 0.4  # how many generated drawings a training adds per MNIST digit it learns from
-NON_DIGIT_SHARE = 0.3  # of the generated drawings, those that are no digit
+NON_DIGIT_SHARE = 0.35  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
-REDRAWN_PER_MNIST_DIGIT = 0.15  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
+REDRAWN_PER_MNIST_DIGIT = 0.3  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
 REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
@@ -297,15 +297,24 @@ DIGIT_FORMS = [
 
 
 def _scribble(rng):
-    """Back and forth over the same place, or loops all over: ink no digit is made of."""
+    """Loops all over: ink no digit is made of."""
+    return [_through(rng.uniform(0, 1, size=(int(rng.integers(9, 22)), 2)))]
+
+
+def _to_and_fro(rng):
+    """Back and forth over the same place, like shading or crossing something out."""
     count = int(rng.integers(9, 22))
-    if rng.random() < 0.5:  # to and fro, like shading or crossing something out
-        xs = np.where(np.arange(count) % 2 == 0, rng.uniform(0.0, 0.3, count), rng.uniform(0.7, 1.0, count))
-        ys = np.sort(rng.uniform(0, 1, count)) if rng.random() < 0.5 else rng.uniform(0, 1, count)
-        points = np.stack([xs, ys], axis=1)
-    else:
-        points = rng.uniform(0, 1, size=(count, 2))
-    return [_through(points)]
+    xs = np.where(np.arange(count) % 2 == 0, rng.uniform(0.0, 0.3, count), rng.uniform(0.7, 1.0, count))
+    ys = np.sort(rng.uniform(0, 1, count)) if rng.random() < 0.5 else rng.uniform(0, 1, count)
+    return [_through(np.stack([xs, ys], axis=1))]
+
+
+def _scratched_out(rng):
+    """Many quick strokes over one patch until it is nearly filled: a blot, not a digit."""
+    count = int(rng.integers(20, 45))
+    centre = rng.uniform(0.35, 0.65, size=2)
+    points = centre + rng.normal(0, rng.uniform(0.15, 0.3), size=(count, 2)) * (1.0, rng.uniform(0.5, 1.5))
+    return [_through(np.clip(points, 0, 1), per_segment=4)]
 
 
 def _through(points, per_segment=8):
@@ -420,6 +429,47 @@ def _box(rng):
     return [line((0.0, 0.0), (1.0, 0.02), (0.98, 1.0), (0.02, 0.98), (0.0, 0.0)), line((0.0, 0.0), (1.0, 1.0))]
 
 
+def _square(rng):
+    corner = rng.uniform(-0.03, 0.03, size=4)
+    return [line((0.0, corner[0]), (1.0, corner[1]), (1.0 + corner[2], 1.0), (corner[3], 1.0), (0.0, corner[0]))]
+
+
+def _envelope(rng):
+    fold = rng.uniform(0.4, 0.65)
+    return [line((0.0, 0.2), (1.0, 0.2), (1.0, 0.9), (0.0, 0.9), (0.0, 0.2)), line((0.0, 0.2), (0.5, fold), (1.0, 0.2))]
+
+
+def _equals(rng):
+    gap = rng.uniform(0.25, 0.45)
+    return [line((0.0, 0.5 - gap), (1.0, 0.5 - gap + rng.uniform(-0.05, 0.05))), line((0.0, 0.5 + gap), (1.0, 0.5 + gap))]
+
+
+def _percent(rng):
+    size = rng.uniform(0.12, 0.2)
+    return [arc(0.2, 0.2, size, size, 0, 360), line((0.9, 0.0), (0.1, 1.0)), arc(0.8, 0.8, size, size, 0, 360)]
+
+
+def _pi(rng):
+    return [line((0.0, 0.1), (1.0, 0.05)), line((0.3, 0.08), (0.25, 1.0)), curve((0.7, 0.07), (0.7, 0.9), (0.95, 1.0))]
+
+
+def _tally(rng):
+    """Tally marks: a few upright strokes struck through. One upright stroke alone is a 1."""
+    count = int(rng.integers(3, 6))
+    marks = [line((x, 0.0), (x - 0.05, 1.0)) for x in np.linspace(0.05, 0.95, count)]
+    return marks + [line((0.0, rng.uniform(0.6, 0.9)), (1.0, rng.uniform(0.1, 0.4)))] if rng.random() < 0.6 else marks
+
+
+def _dots(rng):
+    count = int(rng.integers(3, 8))
+    return [arc(x, y, 0.03, 0.03, 0, 360) for x, y in rng.uniform(0, 1, size=(count, 2))]
+
+
+def _fish(rng):
+    body = joined(arc(0.4, 0.5, 0.4, 0.3, 200, 340), line((0.75, 0.35), (1.0, 0.15), (1.0, 0.85), (0.75, 0.65)))
+    return [joined(body, arc(0.4, 0.5, 0.4, 0.3, 20, 160))]
+
+
 # Capital and small letters that no digit form resembles, as pen strokes. Not Y, h or t: people's
 # open 4s look like them, and a model taught they are no digits turns such 4s away.
 LETTERS = {
@@ -443,6 +493,7 @@ LETTERS = {
     "n": [[(0.0, 0.3), (0.0, 1.0)], [(0.0, 0.5), (0.4, 0.3), (0.9, 0.4), (0.95, 1.0)]],
     "r": [[(0.0, 0.3), (0.05, 1.0)], [(0.02, 0.6), (0.3, 0.35), (0.8, 0.3)]],
     "e": [[(0.05, 0.6), (0.95, 0.6), (0.85, 0.35), (0.5, 0.25), (0.1, 0.45), (0.1, 0.8), (0.5, 1.0), (0.95, 0.9)]],
+    "d": [[(0.75, 0.55), (0.45, 0.35), (0.1, 0.5), (0.05, 0.8), (0.35, 1.0), (0.75, 0.85)], [(0.8, 0.0), (0.78, 1.0)]],
 }
 
 
@@ -455,6 +506,8 @@ def _letter(rng, letter):
 
 NON_DIGIT_FORMS = [
     Form("scribble", NOT_A_DIGIT, 1.0, _scribble),
+    Form("to and fro", NOT_A_DIGIT, 1.0, _to_and_fro),
+    Form("scratched out", NOT_A_DIGIT, 1.0, _scratched_out),
     Form("zigzag", NOT_A_DIGIT, 1.2, _zigzag),
     Form("flat line", NOT_A_DIGIT, 4.0, _flat_line),
     Form("diagonal line", NOT_A_DIGIT, 1.0, _diagonal_line),
@@ -473,6 +526,14 @@ NON_DIGIT_FORMS = [
     Form("heart", NOT_A_DIGIT, 1.0, _heart),
     Form("triangle", NOT_A_DIGIT, 1.1, _triangle),
     Form("circled cross", NOT_A_DIGIT, 1.0, _circled_cross),
+    Form("square", NOT_A_DIGIT, 1.0, _square),
+    Form("envelope", NOT_A_DIGIT, 1.5, _envelope),
+    Form("equals", NOT_A_DIGIT, 1.4, _equals),
+    Form("percent", NOT_A_DIGIT, 0.8, _percent),
+    Form("pi", NOT_A_DIGIT, 1.1, _pi),
+    Form("tally", NOT_A_DIGIT, 1.0, _tally),
+    Form("dots", NOT_A_DIGIT, 1.0, _dots),
+    Form("fish", NOT_A_DIGIT, 1.6, _fish),
     *[Form(f"letter {letter}", NOT_A_DIGIT, LETTER_WIDTHS.get(letter, 0.9), lambda rng, letter=letter: _letter(rng, letter)) for letter in LETTERS],
 ]
 FORMS = {form.name: form for form in DIGIT_FORMS + NON_DIGIT_FORMS}

@@ -18,7 +18,8 @@ PER_FORM = 30
 EVALUATION_SEED = 11
 FORM_FLOOR = 0.9  # each digit form, on 30 drawings
 REJECTION_FLOOR = 0.95  # of all the generator's non-digit kinds together
-KIND_FLOOR = 0.8  # scribbles, and each letter
+KIND_FLOOR = 0.8  # scribbles of every kind together, and each letter
+SCRIBBLES = ["scribble", "to and fro", "scratched out"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_scribbles_letters_and_other_non_digits_are_answered_not_a_digit(default
     rejected = np.array([not reading.is_digit for reading in _read(default_predictor, images)])
     assert rejected.mean() >= REJECTION_FLOOR
     by_kind = {name: rejected[form_index == index].mean() for index, name in enumerate(names)}
-    assert by_kind["scribble"] >= KIND_FLOOR, by_kind
+    assert np.mean([by_kind[name] for name in SCRIBBLES]) >= KIND_FLOOR, by_kind
     assert min(by_kind[name] for name in names if name.startswith("letter")) >= KIND_FLOOR, by_kind
 
 

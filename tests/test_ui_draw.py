@@ -128,3 +128,21 @@ def test_probability_chart_has_digits_0_to_9_and_highlights_the_winner():
     assert [value["digit"] for value in values] == [str(digit) for digit in range(10)]
     assert [value["winner"] for value in values] == [digit == 3 for digit in range(10)]
     assert values[3]["label"] == "82%" and values[0]["label"] == "2%"
+
+
+def test_a_running_training_shows_a_line_linking_to_the_train_page(app_store, job_manager):
+    from digit_app.settings import TrainingSettings
+
+    app = _run_app()
+    assert not [caption for caption in _captions(app) if caption.startswith(":material/model_training:")]
+    job = job_manager.start(TrainingSettings(architecture="cnn", epochs=50))
+    app.run()
+    assert not app.exception
+    lines = [caption for caption in _captions(app) if caption.startswith(":material/model_training:")]
+    assert len(lines) == 1 and "Training a cnn model: " in lines[0]
+    links = app.get("page_link")
+    assert [link.proto.page for link in links] == ["train"]  # the Train page's url path
+    job.stop("the test")
+    job.join(60)
+    app.run()
+    assert not [caption for caption in _captions(app) if caption.startswith(":material/model_training:")]

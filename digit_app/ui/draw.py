@@ -11,7 +11,8 @@ import streamlit as st
 
 from digit_app import preprocess
 from digit_app.model_store import ModelLoadError
-from digit_app.ui import access, feedback, resources
+from digit_app.ui import access, compare_panel, feedback, inside_panel, job_text, resources
+from digit_app.ui.reading_chart import probability_chart_spec, with_data_in_layers
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px, so a finger-width stroke is about MNIST's pen width
 DEFAULT_STROKE_WIDTH = 20
@@ -22,10 +23,8 @@ PAPER_COLOR = "#ffffff"
 UNSURE_BELOW = 0.8  # calibrated: a reading shown under 80% is wrong more than one time in five
 PIXEL_SCALE = 7  # the 28x28 model input is shown at 196x196: each pixel a visible 7x7 square
 GRID_LEVEL = 70  # grey of the lines between the enlarged pixels (0 black, 255 white)
-WINNER_COLOR = "#4f46e5"
-OTHER_COLOR = "#c7d2fe"
-CHART_HEIGHT = 230
 CANVAS_COLUMN_WIDTH = CANVAS_SIZE + 34  # the canvas in its card: 1rem padding and a 1 px border each side
+JOB_LINE_REFRESH_SECONDS = 3
 CANVAS_DRAWING_KEY = "canvas_drawing"  # the strokes as the canvas last sent them (Fabric.js JSON)
 CANVAS_START_KEY = "canvas_start"  # the strokes a remounted canvas starts from
 PROMPT = "Draw a digit from 0 to 9 in the white box. The model reads it after every stroke."
@@ -37,10 +36,16 @@ HOW_IT_READS = (
     "the way the MNIST digits the model learnt from were prepared."
 )
 
-# The reading's digit in large type; scoped to the keyed container that holds it.
+# The reading's digit in large type; scoped to the keyed container that holds it. On a phone the
+# reading sits under the canvas: less space above the canvas keeps it in view as a finger draws.
 PAGE_STYLE = """
 <style>
 .st-key-reading [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; }
+@media (max-width: 640px) {
+  .stMainBlockContainer { padding-top: 2.5rem; }
+  .stMainBlockContainer h1 { font-size: 1.9rem; padding-bottom: 0.25rem; }
+  .st-key-reading [data-testid="stMetricValue"] { font-size: 3.5rem; }
+}
 </style>
 """
 
@@ -53,47 +58,6 @@ def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
     enlarged[::scale, :] = np.maximum(enlarged[::scale, :], grid_level)
     enlarged[:, ::scale] = np.maximum(enlarged[:, ::scale], grid_level)
     return enlarged
-
-
-def probability_chart_spec(probabilities, digit):
-    """A Vega-Lite bar chart of the ten probabilities, digits 0-9 along x, the winner highlighted."""
-    values = [
-        {"digit": str(d), "probability": float(p), "winner": d == digit, "label": f"{p:.0%}" if p >= 0.01 else ""}
-        for d, p in enumerate(probabilities)
-    ]
-    x = {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0, "title": None}}
-    y = {
-        "field": "probability",
-        "type": "quantitative",
-        "scale": {"domain": [0, 1]},
-        "axis": {"format": "%", "title": None, "tickCount": 5},
-    }
-    bars = {
-        "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
-        "encoding": {
-            "x": x,
-            "y": y,
-            "color": {"condition": {"test": "datum.winner", "value": WINNER_COLOR}, "value": OTHER_COLOR},
-            "tooltip": [
-                {"field": "digit", "title": "Digit"},
-                {"field": "probability", "title": "Probability", "format": ".1%"},
-            ],
-        },
-    }
-    labels = {
-        "mark": {"type": "text", "dy": -8, "fontSize": 12},
-        "encoding": {"x": x, "y": y, "text": {"field": "label"}},
-    }
-    return {"data": {"values": values}, "height": CHART_HEIGHT, "layer": [bars, labels]}
-
-
-def with_data_in_layers(spec):
-    """The same chart with its data inside each layer. Streamlit turns top-level data into an
-    Arrow table through pandas, about 3 ms a stroke for ten bars; data inside the layers goes as
-    it is, in the spec's JSON."""
-    spec = dict(spec)
-    data = spec.pop("data")
-    return {**spec, "layer": [{**layer, "data": data} for layer in spec["layer"]]}
 
 
 def model_caption(model_id):
@@ -226,6 +190,19 @@ def broken_default_ui(error):
     )
 
 
+def on_request_ui(panel, prediction):
+    """The expander of a panel module (its TITLE, ICON, PANEL_KEY and BEFORE_DRAWING text): the
+    expander to fill when it is open and there is a reading, else None, so that a closed panel
+    costs a stroke nothing."""
+    expander = st.expander(panel.TITLE, key=panel.PANEL_KEY, on_change="rerun", icon=panel.ICON)
+    if not expander.open:
+        return None
+    if prediction is None:
+        expander.caption(panel.BEFORE_DRAWING)
+        return None
+    return expander
+
+
 @st.fragment
 def drawing_area():
     """The part of the page a stroke changes: rerun alone after each stroke. The canvas is drawn
@@ -246,16 +223,54 @@ def drawing_area():
                 return
             prediction = None if canvas is None else predictor.predict_canvas(canvas)
             reading_ui(prediction, canvas, predictor.model_id)
+    if (expander := on_request_ui(inside_panel, prediction)) is not None:
+        with expander:
+            inside_panel.inside_panel(predictor, prediction)
+    if (expander := on_request_ui(compare_panel, prediction)) is not None:
+        with expander:
+            compare_panel.compare_panel(prediction, predictor.model_id)
     with model_notes:
         st.caption(model_caption(predictor.model_id))
         if load_warning:
             st.warning(load_warning, icon=":material/warning:")
 
 
+def job_line_text(snapshot):
+    """'Training a cnn model: Epoch 2 of 5 · batch 40 of 422 · about 1 min 05 s left', or None
+    when no job is queued or running."""
+    if snapshot is None or snapshot.ended:
+        return None
+    # digit_app.jobs' kinds of job, spelled out: importing it here would import TensorFlow.
+    what = {"sweep": "A sweep", "fine-tuning": "Fine-tuning"}.get(snapshot.kind)
+    what = what or f"Training a {snapshot.settings.architecture} model"
+    return f"{what}: {job_text.progress_text(snapshot)}"
+
+
+@st.fragment(run_every=JOB_LINE_REFRESH_SECONDS)
+def _job_line():
+    text = job_line_text(resources.job_manager().snapshot())
+    if text is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="job_line"):
+        st.caption(f":material/model_training: {text}", width="content")
+        st.page_link("train.py", label="Follow it on the Train page", icon=":material/arrow_forward:")
+
+
+def job_line_ui():
+    """A small line while a training job is queued or running, linking to the Train page; kept
+    up to date while there is one. (Asked after the drawing area: the job manager imports
+    TensorFlow, which the canvas must not wait for on a cold start.)"""
+    if job_line_text(resources.job_manager().snapshot()) is not None:
+        _job_line()
+
+
 def show_page():
     st.html(PAGE_STYLE)
     st.title("Draw a digit")
+    job_line = st.container()
     drawing_area()
+    with job_line:
+        job_line_ui()
 
 
 # Streamlit runs a page file as __main__; the guard lets tests import the helpers above.

@@ -163,3 +163,37 @@ def job_owner():
     name = "the host" if role.shared and role.is_host else (
         f"the visitor at {address}" if known else "a visitor on this machine")
     return JobOwner(name=name, session=role.visitor_id)
+
+
+COMPARED_MODELS = 8  # models kept loaded for "Compare models on this drawing", beside the active one
+
+
+@st.cache_resource(max_entries=COMPARED_MODELS, show_spinner=False)
+def compared_predictor(model_id, file_version):
+    """The Predictor of a model compared on the Draw page. A cache of its own, so that comparing
+    many models does not push the active model out of predictor()'s."""
+    return _load(model_id)
+
+
+def reading_predictor(model_id):
+    """The cached Predictor that reads a drawing with this model: the active one's if it is
+    loaded there, else one of compared_predictor's. Raises ModelLoadError."""
+    file_version = _file_version(model_id)
+    if model_id == model_store().active_id():
+        return predictor(model_id, file_version)
+    return compared_predictor(model_id, file_version)
+
+
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner=False)
+def _inspector(model_id, file_version, _predictor):
+    from digit_app.inside import Inspector
+
+    built = Inspector(_predictor.model)
+    _spare_from_garbage_collection()  # its traced functions too, or the collector walks them every stroke
+    return built
+
+
+def inspector(loaded):
+    """The digit_app.inside.Inspector of a loaded Predictor's model, built once per model version
+    (its compiled functions take a second or two to trace)."""
+    return _inspector(loaded.model_id, _file_version(loaded.model_id), loaded)

@@ -257,9 +257,10 @@ def stroke(page, points, steps_per_segment=STEPS_PER_SEGMENT):
     page.mouse.up()
 
 
-def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT):
+def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT, with_finger=False):
     """Draw strokes (lists of points, see stroke()) and wait after each one until the app has
     read it, as happens when a person draws: the canvas sends a drawing 200 ms after a mouse-up.
+    with_finger: touch events (touch_stroke) instead of the mouse.
 
     A canvas that has just appeared (first load, Clear) ignores the mouse until its drawing tool
     is set up; a stroke that leaves no ink on it is drawn again."""
@@ -267,7 +268,7 @@ def draw(page, strokes, steps_per_segment=STEPS_PER_SEGMENT):
         before = finished_runs(page)
         for _ in range(STROKE_ATTEMPTS):
             ink_before = canvas_pixels(page)
-            stroke(page, points, steps_per_segment)
+            (touch_stroke if with_finger else stroke)(page, points, steps_per_segment)
             if _wait_for_change(page, ink_before):
                 break
         else:
@@ -307,6 +308,26 @@ def canvas_pixels(page):
     data_url = page.locator(DRAWING_CANVAS).first.evaluate("canvas => canvas.toDataURL('image/png')")
     png = base64.b64decode(data_url.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def touch_stroke(page, points, steps_per_segment=STEPS_PER_SEGMENT):
+    """One stroke with a finger through points (x, y) in canvas pixels, as real touch events
+    (Chrome DevTools' Input.dispatchTouchEvent: Playwright's page.touchscreen only taps). The
+    page's context needs has_touch=True."""
+    box = canvas_box(page)
+    session = page.context.new_cdp_session(page)
+    try:
+        path = [points[0]]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            path += [(x0 + (x1 - x0) * i / steps_per_segment, y0 + (y1 - y0) * i / steps_per_segment)
+                     for i in range(1, steps_per_segment + 1)]  # fmt: skip
+        for index, (x, y) in enumerate(path):
+            kind = "touchStart" if index == 0 else "touchMove"
+            touch = {"x": box["x"] + x, "y": box["y"] + y, "id": 0, "radiusX": 4, "radiusY": 4, "force": 1}
+            session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [touch]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        session.detach()
 
 
 DATAFRAME = "[data-testid=stDataFrame]"
