@@ -163,6 +163,7 @@ def main(argv=None):
         print(f"Mixed in {result.handwriting['drawings']:,} generated drawings "
               f"({result.handwriting['non_digits']:,} of them no digit); confidence temperature {result.temperature:.2f}")
     print(f"Test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f}) in {result.seconds:.0f}s")
+    print(f"Canvas accuracy: {result.canvas_accuracy:.4f} (held-out drawings of every digit form)")
     print(f"Saved as {model_id!r} in {model_store.model_path(model_id)}" + (" (active)" if args.activate else ""))
 
 

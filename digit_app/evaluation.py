@@ -14,6 +14,8 @@ from digit_app.calibration import with_temperature
 
 PREDICT_BATCH_SIZE = 1024  # large enough to keep the CPU busy, small enough for a few MB of activations
 NUM_MISCLASSIFIED = 24
+CANVAS_SET_PER_FORM = 20  # held-out drawings of each digit form: 540 digits, a point of accuracy is 5 of them
+CANVAS_SET_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,18 @@ def evaluate_readings(model, temperature, images, labels):
     labels = np.asarray(labels, np.int64)
     loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)))
     return float(loss), float(np.mean(readings(probabilities) == labels))
+
+
+def canvas_accuracy(model, temperature):
+    """The accuracy of what the Draw page would read on the canvas evaluation set: drawings of
+    every digit form from the handwriting generator's evaluation stream, which no training draws
+    from. It compares models trained with and without generated handwriting on the same digits."""
+    from digit_app import handwriting  # draws with Pillow: only needed once a model is trained
+
+    images, labels, _, _ = handwriting.cached(
+        CANVAS_SET_PER_FORM, CANVAS_SET_SEED, handwriting.form_names("digits"), split="evaluation"
+    )
+    return evaluate_readings(model, temperature, images, labels)[1]
 
 
 def confusion_matrix(true_labels, predicted_labels, num_classes=10):

@@ -22,7 +22,7 @@ from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
 from digit_app.calibration import fit_temperature
 from digit_app.curves import VALIDATIONS_PER_EPOCH, batch_point, spread_batches
 from digit_app.data import load_mnist
-from digit_app.evaluation import PREDICT_BATCH_SIZE, evaluate_readings, predict, to_model_input
+from digit_app.evaluation import PREDICT_BATCH_SIZE, canvas_accuracy, evaluate_readings, predict, to_model_input
 from digit_app.settings import DRAWINGS_LOSS_SHARE, HISTORY_KEYS, MAX_DRAWING_WEIGHT, TrainingSettings
 
 # Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
@@ -53,6 +53,7 @@ class TrainingResult:
     stopped_early: bool
     seconds: float
     temperature: float = 1.0  # calibration of the model's confidence, fitted on held-out data
+    canvas_accuracy: float | None = None  # on held-out drawings of every digit form (evaluation.canvas_accuracy)
     handwriting: dict | None = None  # what generated drawings were mixed in, if any
     num_mnist: int = 0  # MNIST digits trained on (less the validation part)
     drawings_included: int = 0  # the user's drawings trained on beside them
@@ -74,6 +75,7 @@ class TrainingResult:
             "history": self.history,
             "test_loss": self.test_loss,
             "test_accuracy": self.test_accuracy,
+            "canvas_accuracy": self.canvas_accuracy,
             "stopped_early": self.stopped_early,
             "training_seconds": round(self.seconds, 1),
             "source": source,
@@ -354,6 +356,7 @@ def train(
     if len(x_val):
         temperature = fit_temperature(predict(model, x_val), y_val)
     test_loss, test_accuracy = evaluate_readings(model, temperature, mnist.x_test, mnist.y_test)
+    drawn_accuracy = canvas_accuracy(model, temperature)
     return TrainingResult(
         model=model,
         settings=settings,
@@ -364,6 +367,7 @@ def train(
         stopped_early=stop_event is not None and stop_event.is_set(),
         seconds=time.monotonic() - started,
         temperature=temperature,
+        canvas_accuracy=drawn_accuracy,
         handwriting=mix.description if mix is not None else None,
         num_mnist=num_mnist,
         drawings_included=0 if drawings is None else len(drawings[0]),

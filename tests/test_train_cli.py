@@ -85,6 +85,7 @@ def test_a_short_run_trains_saves_and_activates(tmp_path):
     assert "epoch 1/1" in result.stdout and "val_accuracy" in result.stdout
     assert "Test accuracy: 0." in result.stdout and "quick.keras" in result.stdout
     meta = json.loads((models / "quick.json").read_text())
+    assert f"Canvas accuracy: {meta['canvas_accuracy']:.4f}" in result.stdout
     assert meta["source"].startswith("python train.py --arch dense-128 --epochs 1")
     assert meta["architecture"] == "dense-128" and len(meta["history"]["val_loss"]) == 1
     assert json.loads((models / "active.json").read_text()) == {"id": "quick"}

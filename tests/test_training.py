@@ -6,7 +6,7 @@ import pytest
 
 from digit_app import handwriting
 from digit_app.architectures import ARCHITECTURES, build_model
-from digit_app.evaluation import to_model_input
+from digit_app.evaluation import canvas_accuracy, to_model_input
 from digit_app.settings import (
     DRAWINGS_LOSS_SHARE, MAX_DRAWING_WEIGHT, TrainingSettings, capped_train_samples, digits_learned_from,
 )
@@ -154,6 +154,7 @@ def test_generated_handwriting_is_mixed_in_and_gives_a_not_a_digit_output(small_
     metadata = result.metadata("test")
     assert metadata["handwriting"] == mix and metadata["classes"] == 11
     assert metadata["temperature"] == result.temperature and metadata["settings"]["handwriting"] is True
+    assert metadata["canvas_accuracy"] == result.canvas_accuracy == canvas_accuracy(result.model, result.temperature)
 
 
 def test_without_handwriting_a_model_has_ten_outputs_and_no_mix(small_mnist):

@@ -50,6 +50,7 @@ def test_every_model_is_a_row_of_the_table_with_its_metadata(app_store, tiny_tra
     table = at.dataframe[0].value
     assert sorted(table["Model"]) == ["default-cnn", "dense-128-from-the-app"]
     assert list(table["Test accuracy"]) == [round(tiny_trained_model.test_accuracy * 100, 2)] * 2
+    assert list(table["Canvas accuracy"]) == [round(tiny_trained_model.canvas_accuracy * 100, 2)] * 2
     assert set(table["Parameters"]) == {101_899}  # 784-128-11
     assert set(table["Architecture"]) == {"dense-128"} and set(table["Epochs"]) == {1}
     assert (table["File size"] > 0).all() and table["Your drawings"].isna().all()

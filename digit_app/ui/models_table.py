@@ -17,7 +17,7 @@ COMPARE_KEY = "models_compare"
 IN_USE, CANNOT_LOAD, BROKEN = "in use", "cannot be loaded", "broken"
 # Metadata keys of the accuracy on the user's own drawings that no training saw: a fine-tune's
 # held-out drawings; the first that a model's metadata holds is shown.
-DRAWINGS_ACCURACY_KEYS = ("canvas_accuracy", "drawings_accuracy_after")
+DRAWINGS_ACCURACY_KEYS = ("drawings_accuracy_after",)
 # Column -> its configuration; the order is the table's. Short titles and fixed widths keep every
 # column in view beside the sidebar; each title's help says it in full.
 COLUMNS = {
@@ -29,6 +29,10 @@ COLUMNS = {
     "Epochs": st.column_config.NumberColumn("Epochs", width=58, format="%d"),
     "Test accuracy": st.column_config.NumberColumn(
         "MNIST", width=72, format="%.2f%%", help="Accuracy on the 10,000 MNIST test digits."),
+    "Canvas accuracy": st.column_config.NumberColumn(
+        "Canvas", width=66, format="%.1f%%",
+        help="Accuracy on the canvas evaluation set: 540 held-out drawings of every form of every digit, "
+        "drawn as on the Draw page (measured at the end of a training); blank when it was not measured."),
     "Your drawings": st.column_config.NumberColumn(
         "Drawings", width=76, format="%.1f%%",
         help="Accuracy on your drawings held out for checking (measured by a fine-tune on My drawings); "
@@ -85,6 +89,7 @@ def table_frame(models, in_use_id=None, unloadable_id=None, file_sizes=None):
             "Architecture": meta.get("architecture"),
             "Epochs": _number(meta.get("epochs")),
             "Test accuracy": _percent(meta.get("test_accuracy")),
+            "Canvas accuracy": _percent(meta.get("canvas_accuracy")),
             "Your drawings": _percent(drawings_accuracy(meta)),
             "Parameters": _number(meta.get("parameters")),
             "File size": None if size is None else round(size / 2**20, 2),
