@@ -69,14 +69,15 @@ class Progress:
         data = self.data
         if data["epoch"] == 0:
             data["phase"] = "Training"
-        if jobs.training_ends_with(progress, self.stop_event.is_set()):
+        ends = jobs.training_ends_with(progress, self.stop_event.is_set())
+        if ends:
             data["phase"] = jobs.CHECKING  # what train() does next; without this the page said nothing new
         data.update(epoch=progress["epoch"], batch=progress["batch"], batches_per_epoch=progress["batches"],
                     batch_loss=_finite(progress["loss"]), batch_accuracy=_finite(progress["accuracy"]))
         if progress.get("chart_point"):
             data["batch_points"].append(_finite_point(batch_point(progress)))
         self._update_time_left(progress)
-        self.write(force=False)
+        self.write(force=ends)  # a new phase is written at once, or the page could miss it
 
     def _update_time_left(self, progress):
         # The rate is measured from the first batch on: that one also pays for building the graph.

@@ -4,12 +4,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
-from digit_app import jobs
+from digit_app import job_process, jobs
 from digit_app.architectures import build_model
 from digit_app.data import Mnist
 from digit_app.evaluation import NUM_MISCLASSIFIED
@@ -152,6 +153,19 @@ def test_once_a_stop_takes_effect_the_phase_says_the_model_is_being_checked(mana
     seen = list(dict.fromkeys(phases))  # in order, once each
     assert seen[0] in (jobs.STOPPING, jobs.CHECKING)
     assert jobs.CHECKING in seen, f"phases seen after stop(): {seen}"
+
+
+def test_the_batch_after_which_a_stopped_training_ends_is_written_at_once(tmp_path):
+    # Batches are written at most every half second; the one that ends training changes the phase,
+    # and a page that missed it would say "Stopping" until the model is saved.
+    stop_event = threading.Event()
+    progress = job_process.Progress(tmp_path, stop_event)
+    batch = {"epoch": 2, "epochs": 50, "batch": 7, "batches": 40, "loss": 0.3, "accuracy": 0.9}
+    progress.on_batch_end(batch)
+    stop_event.set()
+    progress.on_batch_end({**batch, "batch": 8})
+    written = jobs.read_json(tmp_path / jobs.PROGRESS)
+    assert (written["phase"], written["batch"]) == (jobs.CHECKING, 8)
 
 
 def test_a_killed_job_process_shows_as_failed_with_the_signal(manager, store, small_mnist):
