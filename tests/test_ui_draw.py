@@ -46,7 +46,7 @@ def test_empty_canvas_shows_the_prompt_and_no_reading(app_store):
 
 def test_names_the_model_in_use(app_store):
     app = _run_app()
-    assert "Model: default-cnn (dense-32-64, 91.2% on MNIST test)" in _captions(app)
+    assert "Model: default-cnn (dense-32-64, 91.20% on MNIST test)" in _captions(app)
 
 
 def test_names_a_newly_activated_model_on_the_next_run(app_store):
@@ -55,7 +55,7 @@ def test_names_a_newly_activated_model_on_the_next_run(app_store):
     app_store.activate("retrained")
     app.run()
     assert not app.exception
-    assert "Model: retrained (dense-128, 95.5% on MNIST test)" in _captions(app)
+    assert "Model: retrained (dense-128, 95.50% on MNIST test)" in _captions(app)
 
 
 def test_an_unloadable_active_model_falls_back_to_the_default_with_a_warning(app_store):
@@ -63,7 +63,7 @@ def test_an_unloadable_active_model_falls_back_to_the_default_with_a_warning(app
     app_store.model_path("broken").write_bytes(b"not a keras file")
     app_store.activate("broken")
     app = _run_app()
-    assert "Model: default-cnn (dense-32-64, 91.2% on MNIST test)" in _captions(app)
+    assert "Model: default-cnn (dense-32-64, 91.20% on MNIST test)" in _captions(app)
     warning = app.warning[0].value
     assert "broken" in warning and "default-cnn" in warning
 

@@ -58,7 +58,7 @@ def reading_card_ui(meta, model_input, in_use):
         accuracy = _accuracy(meta)
         st.caption(
             f"**{meta['id']}**{' · in use' if in_use else ''}  \n{meta.get('architecture', '?')}"
-            + (f", {accuracy:.1%} on MNIST test" if accuracy is not None else "")
+            + (f", {accuracy:.2%} on MNIST test" if accuracy is not None else "")
         )
         try:
             predictor = resources.reading_predictor(meta["id"])

@@ -61,7 +61,7 @@ def pixel_view(model_input, scale=PIXEL_SCALE, grid_level=GRID_LEVEL):
 
 
 def model_caption(model_id):
-    """'Model: default-cnn (cnn, 99.5% on MNIST test)', from the model's metadata."""
+    """'Model: default-cnn (cnn, 99.47% on MNIST test)', from the model's metadata."""
     try:
         meta = resources.model_store().metadata(model_id)
     except (OSError, ValueError):
@@ -69,7 +69,7 @@ def model_caption(model_id):
     details = [meta.get("architecture")]
     accuracy = meta.get("test_accuracy")
     if isinstance(accuracy, (int, float)):
-        details.append(f"{accuracy:.1%} on MNIST test")
+        details.append(f"{accuracy:.2%} on MNIST test")
     details = ", ".join(str(detail) for detail in details if detail)
     return f"Model: {model_id} ({details})" if details else f"Model: {model_id}"
 
