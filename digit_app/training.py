@@ -28,9 +28,9 @@ from digit_app.settings import DRAWINGS_LOSS_SHARE, HISTORY_KEYS, MAX_DRAWING_WE
 # Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
 ROTATION_DEGREES = 15
 SHEAR = 0.3
-SCALE_RANGE = (0.75, 1.15)
+SCALE_RANGE = (0.9, 1.1)
 ASPECT_RANGE = (0.85, 1.15)
-SHIFT_PIXELS = 3
+SHIFT_PIXELS = 2
 THICKNESS_RANGE = (-0.6, 1.0)  # below 0 thins the strokes, above 0 thickens them
 
 # The validation sample: 1,000 digits read a 97% accuracy to within a point, and five checks of
