@@ -11,6 +11,8 @@ digit" counts as wrong), per digit, and the share of digits wrongly rejected:
   (b) held-out drawings of the handwriting generator (its "evaluation" random stream, which no
       training draws from), per form;
   (c) a second renderer: MNIST test digits re-drawn along their skeletons (synthetic.redraw_as_canvas);
+      and MNIST test 0s, 1s and 7s re-drawn with a slash, a flag or a crossbar added, the forms
+      the generator draws from its own strokes, here in MNIST writers' hands;
   (d) digits drawn with the mouse in the real app by Playwright (bench/data/app_drawings.npz and
       bench/data/app_forms.npz, made by bench/draw_in_app.py);
   (e) non-digits: the generator's non-digit forms on held-out seeds, and kinds it never draws
@@ -38,7 +40,7 @@ from digit_app.data import load_mnist  # noqa: E402
 from digit_app.handwriting import NOT_A_DIGIT, Form, arc, curve, line  # noqa: E402
 from digit_app.inference import Predictor, readings as read_probabilities, split_readings, temperature_of  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
-from digit_app.synthetic import mnist_to_canvas, redraw_as_canvas  # noqa: E402
+from digit_app.synthetic import STYLES, mnist_to_canvas, redraw_as_canvas  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 APP_SETS = [DATA / "app_drawings.npz", DATA / "app_forms.npz"]
@@ -90,6 +92,7 @@ def parse_args(argv=None):
     parser.add_argument("--model", help="model id in the store (default: the active model)")
     parser.add_argument("--per-form", type=int, default=200, help="held-out drawings per generator form (default 200)")
     parser.add_argument("--redrawn", type=int, default=2000, help="re-drawn MNIST test digits (default 2000)")
+    parser.add_argument("--restyled", type=int, default=500, help="re-drawn MNIST test 0s, 1s and 7s with a style added, of each (default 500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out drawings (default 0)")
     parser.add_argument("--leave-one-out", nargs="*", default=[], metavar="FORM",
                         help="forms to leave out of a quick training each, and measure (slow: two trainings per form)")
@@ -175,6 +178,24 @@ def redrawn_set(reader, mnist, count, seed):
     readings, _ = reader.read(images)
     report("re-drawn", labels, readings)
     per_digit(labels, readings)
+    return images, labels
+
+
+def restyled_set(reader, mnist, per_digit_count, seed):
+    names = {0: "0 slashed", 1: "1 flag (30% with a base)", 7: "7 crossed"}
+    print(f"(c) MNIST test digits re-drawn with a style added, {per_digit_count} of each (seed {seed})")
+    images, labels = [], []
+    for digit in STYLES:
+        chosen = np.flatnonzero(mnist.y_test == digit)[:per_digit_count]
+        images += [canvas_to_mnist(redraw_as_canvas(mnist.x_test[index], np.random.default_rng([seed, 4, index]), style_of=digit))
+                   for index in chosen]
+        labels += [digit] * len(chosen)
+    labels = np.array(labels)
+    readings, _ = reader.read(images)
+    report("re-drawn with a style", labels, readings)
+    for digit in STYLES:
+        mine = labels == digit
+        print(f"    {names[digit]:<26} {100 * np.mean(readings[mine] == digit):6.2f}%")
     return images, labels
 
 
@@ -266,9 +287,10 @@ def main(argv=None):
     mnist_sets(reader, mnist)
     generated = generator_set(reader, args.per_form, args.seed)
     redrawn = redrawn_set(reader, mnist, args.redrawn, args.seed)
+    restyled = restyled_set(reader, mnist, args.restyled, args.seed)
     app = app_sets(reader)
     non_digit_sets(reader, max(50, args.per_form // 2), args.seed)
-    calibration(predictor, [generated, redrawn, app])
+    calibration(predictor, [generated, redrawn, restyled, app])
     if args.leave_one_out:
         leave_one_out(args.leave_one_out, args.leave_one_out_samples, args.leave_one_out_epochs, args.per_form, args.seed)
 

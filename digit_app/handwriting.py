@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from digit_app.preprocess import canvas_to_mnist
-from digit_app.synthetic import CANVAS_SIZE, draw_strokes, redraw_as_canvas
+from digit_app.synthetic import CANVAS_SIZE, STYLES, draw_strokes, redraw_as_canvas
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outputs answer it
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
@@ -41,6 +41,7 @@ NON_DIGIT_SHARE = 0.35  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 REDRAWN_PER_MNIST_DIGIT = 0.3  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
 REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
+RESTYLED_SHARE = 0.5  # of the re-drawn 0s, 1s and 7s, those given a slash, a flag or a crossbar (synthetic.STYLES)
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit_app"
@@ -768,23 +769,27 @@ def _from_cache(key_parts, make):
 
 
 def _redraw_chunk(arguments):
-    images, seed, start = arguments
+    images, labels, seed, start = arguments
     drawn = []
-    for offset, image in enumerate(images):
+    for offset, (image, label) in enumerate(zip(images, labels)):
         rng = np.random.default_rng([seed, REDRAWN_STREAM, start + offset])
-        model_input = canvas_to_mnist(redraw_as_canvas(image, rng))
+        style_of = int(label) if label in STYLES and rng.random() < RESTYLED_SHARE else None
+        model_input = canvas_to_mnist(redraw_as_canvas(image, rng, style_of=style_of))
         drawn.append(np.zeros((28, 28), np.uint8) if model_input is None else np.rint(model_input * 255).astype(np.uint8))
     return np.array(drawn, np.uint8).reshape(-1, 28, 28)
 
 
 def redrawn_mnist(images, labels, count, seed):
     """(images, labels): `count` of the given MNIST digits, chosen by seed, re-drawn along their
-    skeletons with a canvas pen (synthetic.redraw_as_canvas) and prepared like a drawing. Cached."""
+    skeletons with a canvas pen (synthetic.redraw_as_canvas) and prepared like a drawing, with
+    RESTYLED_SHARE of the 0s, 1s and 7s slashed, flagged or crossed. Cached."""
     chosen = np.sort(np.random.default_rng([seed, REDRAWN_STREAM]).choice(len(images), size=min(count, len(images)), replace=False))
     fingerprint = hashlib.sha256(np.ascontiguousarray(images[chosen]).tobytes()).hexdigest()[:16]
 
     def make():
-        chunks = [(images[chosen[start : start + 200]], seed, start) for start in range(0, len(chosen), 200)]
+        labels_chosen = np.asarray(labels)[chosen]
+        chunks = [(images[chosen[start : start + 200]], labels_chosen[start : start + 200], seed, start)
+                  for start in range(0, len(chosen), 200)]
         if len(chosen) >= PARALLEL_FROM:
             with _pool(min(os.cpu_count() or 1, 4)) as pool:
                 parts = list(pool.map(_redraw_chunk, chunks))
@@ -816,7 +821,8 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
     """Generated drawings for a training on these MNIST digits: DRAWINGS_PER_MNIST_DIGIT as many
     drawn in the forms, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer
     "not a digit"), spread evenly over the forms, less the forms named in `left_out`; and
-    REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons."""
+    REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons (some of
+    the 0s, 1s and 7s with a slash, a flag or a crossbar added)."""
     num_mnist = len(mnist_labels)
     unknown = [name for name in left_out if name not in FORMS]
     if unknown:
@@ -840,6 +846,7 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
         "drawings": int(len(train_labels)),
         "non_digits": int(np.sum(train_labels == NOT_A_DIGIT)),
         "mnist_redrawn": int(len(parts["train"][-1][1])),
+        "restyled_share": RESTYLED_SHARE,
         "share_of_training_set": round(len(train_labels) / (len(train_labels) + num_mnist), 4),
         "forms_left_out": list(left_out),
     }

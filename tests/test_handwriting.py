@@ -82,6 +82,21 @@ def test_the_training_mix_holds_digits_non_digits_and_redrawn_mnist_in_their_sha
     assert mix.description["drawings"] == len(mix)
 
 
+def test_re_drawn_0s_1s_and_7s_get_their_style_and_other_digits_do_not(tmp_path, monkeypatch, small_mnist):
+    monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
+    images, labels = small_mnist.x_train[:300], small_mnist.y_train[:300]
+    drawn = {}
+    for share in (0.0, 1.0):
+        monkeypatch.setattr(handwriting, "RESTYLED_SHARE", share)
+        monkeypatch.setattr(handwriting, "GENERATOR_VERSION", f"test-{share}")  # a cache of its own
+        drawn[share] = handwriting.redrawn_mnist(images, labels, 300, seed=0)
+    (plain, plain_labels), (styled, styled_labels) = drawn[0.0], drawn[1.0]
+    assert np.array_equal(plain_labels, styled_labels)
+    changed = np.array([not np.array_equal(a, b) for a, b in zip(plain, styled)])
+    styles = np.isin(plain_labels, [0, 1, 7])
+    assert changed[styles].all() and not changed[~styles].any()
+
+
 def test_a_model_without_a_not_a_digit_output_gets_digits_only_and_left_out_forms_are_left_out(tmp_path, monkeypatch, small_mnist):
     monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
     sevens = [name for name in form_names("digits") if FORMS[name].label == 7]

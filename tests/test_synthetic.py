@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
+from digit_app import synthetic
 from digit_app.synthetic import (
     HEIGHT_FRACTION_RANGE,
+    STYLES,
     TRANSPARENT,
     WHITE,
     draw_strokes,
@@ -128,3 +130,37 @@ def test_the_same_seed_gives_the_same_drawing(mnist):
     second = redraw_as_canvas(mnist.x_test[3], np.random.default_rng(5))
     other = redraw_as_canvas(mnist.x_test[3], np.random.default_rng(6))
     assert np.array_equal(first, second) and not np.array_equal(first, other)
+
+
+# A stroke down the middle of a unit of 100 px, from top (y 0) to bottom (y 100), as (x, y) points.
+STEM = np.array([(50.0, y) for y in np.linspace(0, 100, 21)])
+
+
+def test_a_flag_rises_from_the_left_to_the_top_of_the_stem_steeper_than_a_sevens_bar():
+    for seed in range(20):
+        flag = STYLES[1](STEM, 100.0, np.random.default_rng(seed))[0]
+        (start_x, start_y), (end_x, end_y) = flag
+        assert (end_x, end_y) == (50.0, 0.0)
+        rise, run = start_y - end_y, end_x - start_x
+        assert run > 0 and 30 <= np.degrees(np.arctan2(rise, run)) <= 60
+        assert 20 <= np.hypot(rise, run) <= 40
+
+
+def test_a_crossbar_crosses_the_stem_near_half_way_down():
+    for seed in range(20):
+        (left_x, left_y), (right_x, right_y) = STYLES[7](STEM, 100.0, np.random.default_rng(seed))[0]
+        assert left_x < 50 < right_x
+        assert 40 <= (left_y + right_y) / 2 <= 67
+
+
+def test_a_styled_redraw_draws_the_digits_own_strokes_and_the_style(mnist, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(synthetic, "draw_strokes", lambda strokes, **options: drawn.append(strokes))
+    seven = mnist.x_test[np.flatnonzero(mnist.y_test == 7)[0]]
+    redraw_as_canvas(seven, np.random.default_rng(2))
+    redraw_as_canvas(seven, np.random.default_rng(2), style_of=7)
+    plain, crossed = drawn
+    assert len(crossed) == len(plain) + 1 == len(mnist_strokes(seven)) + 1
+    bar = np.array(crossed[-1])
+    digit = np.vstack([np.array(stroke) for stroke in crossed[:-1]])
+    assert len(bar) == 2 and digit[:, 0].min() < bar[:, 0].mean() < digit[:, 0].max()
