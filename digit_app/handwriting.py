@@ -42,6 +42,8 @@ VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 REDRAWN_PER_MNIST_DIGIT = 0.3  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
 REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
 RESTYLED_SHARE = 0.5  # of the re-drawn 0s, 1s and 7s, those given a slash, a flag or a crossbar (synthetic.STYLES)
+# The forms each style draws: leaving one of them out of a training leaves out the style too.
+STYLE_FORMS = {0: ("0 slashed",), 1: ("1 flag", "1 flag and base"), 7: ("7 crossed",)}
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit_app"
@@ -769,26 +771,26 @@ def _from_cache(key_parts, make):
 
 
 def _redraw_chunk(arguments):
-    images, labels, seed, start = arguments
+    images, labels, seed, start, restyled = arguments
     drawn = []
     for offset, (image, label) in enumerate(zip(images, labels)):
         rng = np.random.default_rng([seed, REDRAWN_STREAM, start + offset])
-        style_of = int(label) if label in STYLES and rng.random() < RESTYLED_SHARE else None
+        style_of = int(label) if label in STYLES and rng.random() < RESTYLED_SHARE and label in restyled else None
         model_input = canvas_to_mnist(redraw_as_canvas(image, rng, style_of=style_of))
         drawn.append(np.zeros((28, 28), np.uint8) if model_input is None else np.rint(model_input * 255).astype(np.uint8))
     return np.array(drawn, np.uint8).reshape(-1, 28, 28)
 
 
-def redrawn_mnist(images, labels, count, seed):
+def redrawn_mnist(images, labels, count, seed, restyled=tuple(STYLES)):
     """(images, labels): `count` of the given MNIST digits, chosen by seed, re-drawn along their
     skeletons with a canvas pen (synthetic.redraw_as_canvas) and prepared like a drawing, with
-    RESTYLED_SHARE of the 0s, 1s and 7s slashed, flagged or crossed. Cached."""
+    RESTYLED_SHARE of the digits in `restyled` (0, 1 and 7 by default) slashed, flagged or crossed. Cached."""
     chosen = np.sort(np.random.default_rng([seed, REDRAWN_STREAM]).choice(len(images), size=min(count, len(images)), replace=False))
     fingerprint = hashlib.sha256(np.ascontiguousarray(images[chosen]).tobytes()).hexdigest()[:16]
 
     def make():
         labels_chosen = np.asarray(labels)[chosen]
-        chunks = [(images[chosen[start : start + 200]], labels_chosen[start : start + 200], seed, start)
+        chunks = [(images[chosen[start : start + 200]], labels_chosen[start : start + 200], seed, start, restyled)
                   for start in range(0, len(chosen), 200)]
         if len(chosen) >= PARALLEL_FROM:
             with _pool(min(os.cpu_count() or 1, 4)) as pool:
@@ -798,7 +800,8 @@ def redrawn_mnist(images, labels, count, seed):
         drawn = np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.uint8)
         return {"images": drawn, "labels": np.asarray(labels)[chosen].astype(np.uint8)}
 
-    stored = _from_cache(("redrawn", seed, fingerprint), make)
+    key = ("redrawn", seed, fingerprint) if restyled == tuple(STYLES) else ("redrawn", seed, fingerprint, restyled)
+    stored = _from_cache(key, make)
     readable = stored["images"].reshape(len(stored["images"]), -1).max(axis=1) > 0
     return stored["images"][readable], stored["labels"][readable]
 
@@ -838,7 +841,8 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
         for split, amount in (("train", per_form), ("validation", max(1, round(per_form * VALIDATION_SHARE)))):
             images, labels, _, _ = cached(amount, seed, names, split)
             parts[split].append((images, labels))
-    parts["train"].append(redrawn_mnist(mnist_images, mnist_labels, round(num_mnist * REDRAWN_PER_MNIST_DIGIT), seed))
+    restyled = tuple(digit for digit, forms in STYLE_FORMS.items() if not set(forms) & set(left_out))
+    parts["train"].append(redrawn_mnist(mnist_images, mnist_labels, round(num_mnist * REDRAWN_PER_MNIST_DIGIT), seed, restyled))
     train_images, train_labels = (np.concatenate(arrays) for arrays in zip(*parts["train"]))
     validation_images, validation_labels = (np.concatenate(arrays) for arrays in zip(*parts["validation"]))
     description = {
