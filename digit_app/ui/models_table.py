@@ -21,9 +21,9 @@ DRAWINGS_ACCURACY_KEYS = ("drawings_accuracy_after",)
 # Column -> its configuration; the order is the table's. Short titles and fixed widths keep every
 # column in view beside the sidebar; each title's help says it in full.
 COLUMNS = {
-    "Model": st.column_config.TextColumn("Model", width=140, pinned=True,
+    "Model": st.column_config.TextColumn("Model", width=128, pinned=True,
                                          help="The model's id: its file name in the models folder."),
-    "Name": st.column_config.TextColumn("Name", width=100, help="A name of your choosing: edit it below the table."),
+    "Name": st.column_config.TextColumn("Name", width=84, help="A name of your choosing: edit it below the table."),
     "Status": st.column_config.TextColumn("Status", width=62),
     "Architecture": st.column_config.TextColumn("Network", width=80, help="The architecture."),
     "Epochs": st.column_config.NumberColumn("Epochs", width=58, format="%d"),
@@ -37,11 +37,11 @@ COLUMNS = {
         "Drawings", width=76, format="%.1f%%",
         help="Accuracy on your drawings held out for checking (measured by a fine-tune on My drawings); "
         "blank when it was not measured."),
-    "Parameters": st.column_config.NumberColumn("Params", width=72, format="localized", help="Weights in the network."),
+    "Parameters": st.column_config.NumberColumn("Params", width=66, format="localized", help="Weights in the network."),
     "File size": st.column_config.NumberColumn("Size", width=66, format="%.2f MB", help="The .keras file."),
     "Training time": st.column_config.NumberColumn(
-        "Time", width=66, format="%.1f min", help="Training and testing the network, as the Train page reports it."),
-    "Created": st.column_config.DatetimeColumn("Created", width=100, format="D MMM, HH:mm"),
+        "Time", width=60, format="%.1f min", help="Training and testing the network, as the Train page reports it."),
+    "Created": st.column_config.DatetimeColumn("Created", width=92, format="D MMM, HH:mm"),
 }
 
 
