@@ -187,6 +187,7 @@ def restyled_set(reader, mnist, per_digit_count, seed):
     images, labels = [], []
     for digit in STYLES:
         chosen = np.flatnonzero(mnist.y_test == digit)[:per_digit_count]
+        # The stream [seed, 4, index]: apart from the plain re-drawn set's.
         images += [canvas_to_mnist(redraw_as_canvas(mnist.x_test[index], np.random.default_rng([seed, 4, index]), style_of=digit))
                    for index in chosen]
         labels += [digit] * len(chosen)

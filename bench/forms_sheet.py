@@ -2,8 +2,10 @@
 the model sees of each (28x28).
 
     python bench/forms_sheet.py [--out docs/forms.png] [--per-form 6] [--kind digits|non-digits|all]
+    python bench/forms_sheet.py --kind restyled --out docs/restyled.png
 
-The drawings come from the generator's evaluation stream, which no training draws from.
+The drawings come from the generator's evaluation stream, which no training draws from; with
+--kind restyled, MNIST test 0s, 1s and 7s re-drawn with a slash, a flag or a crossbar added.
 """
 
 import argparse
@@ -17,7 +19,9 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from digit_app import handwriting  # noqa: E402
+from digit_app.data import load_mnist  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
+from digit_app.synthetic import STYLES, redraw_as_canvas  # noqa: E402
 
 TILE = 64
 LABEL_WIDTH = 150
@@ -32,19 +36,31 @@ def on_screen(canvas):
     return (canvas[..., :3] * alpha + board * (1 - alpha)).astype(np.uint8)
 
 
+def rows_of(kind):
+    """(name, drawing(column) -> canvas) for each row of the picture."""
+    if kind != "restyled":
+        return [(name, lambda column, name=name: handwriting.write(
+            handwriting.FORMS[name], handwriting.random_stream(name, 3, "evaluation", column))) for name in handwriting.form_names(kind)]
+    mnist = load_mnist()
+    names = {0: "0 slashed, MNIST", 1: "1 flag, MNIST", 7: "7 crossed, MNIST"}
+    return [(names[digit], lambda column, digit=digit: redraw_as_canvas(
+        mnist.x_test[np.flatnonzero(mnist.y_test == digit)[column]], np.random.default_rng([3, column]), style_of=digit))
+        for digit in STYLES]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "forms.png")
     parser.add_argument("--per-form", type=int, default=6)
-    parser.add_argument("--kind", choices=["digits", "non-digits", "all"], default="all")
+    parser.add_argument("--kind", choices=["digits", "non-digits", "all", "restyled"], default="all")
     args = parser.parse_args(argv)
-    names = handwriting.form_names(args.kind)
-    sheet = Image.new("RGB", (LABEL_WIDTH + args.per_form * 2 * TILE, len(names) * TILE), (255, 255, 255))
+    rows = rows_of(args.kind)
+    sheet = Image.new("RGB", (LABEL_WIDTH + args.per_form * 2 * TILE, len(rows) * TILE), (255, 255, 255))
     pen = ImageDraw.Draw(sheet)
-    for row, name in enumerate(names):
+    for row, (name, drawing) in enumerate(rows):
         pen.text((6, row * TILE + TILE // 2 - 6), name, fill=(17, 24, 39))
         for column in range(args.per_form):
-            canvas = handwriting.write(handwriting.FORMS[name], handwriting.random_stream(name, 3, "evaluation", column))
+            canvas = drawing(column)
             x, y = LABEL_WIDTH + column * 2 * TILE, row * TILE
             sheet.paste(Image.fromarray(on_screen(canvas)).resize((TILE - 2, TILE - 2), Image.Resampling.BOX), (x, y))
             model_input = canvas_to_mnist(canvas)
@@ -53,7 +69,7 @@ def main(argv=None):
                 sheet.paste(seen.convert("RGB"), (x + TILE - 1, y))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, optimize=True)
-    print(f"Saved {len(names)} forms x {args.per_form} drawings to {args.out} ({args.out.stat().st_size / 1024:.0f} KB)")
+    print(f"Saved {len(rows)} forms x {args.per_form} drawings to {args.out} ({args.out.stat().st_size / 1024:.0f} KB)")
 
 
 if __name__ == "__main__":

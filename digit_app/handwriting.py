@@ -775,6 +775,7 @@ def _redraw_chunk(arguments):
     drawn = []
     for offset, (image, label) in enumerate(zip(images, labels)):
         rng = np.random.default_rng([seed, REDRAWN_STREAM, start + offset])
+        # Every 0, 1 and 7 draws its chance, styled or not, so that leaving a style out changes nothing else.
         style_of = int(label) if label in STYLES and rng.random() < RESTYLED_SHARE and label in restyled else None
         model_input = canvas_to_mnist(redraw_as_canvas(image, rng, style_of=style_of))
         drawn.append(np.zeros((28, 28), np.uint8) if model_input is None else np.rint(model_input * 255).astype(np.uint8))
