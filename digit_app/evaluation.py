@@ -46,9 +46,14 @@ def accuracy(model, images, labels):
 def evaluate_readings(model, temperature, images, labels):
     """(loss, accuracy) on uint8 images: the accuracy of what the Draw page would read (a digit
     answered "not a digit" is wrong), and the cross-entropy of the calibrated probabilities."""
+    return score_readings(predict(model, images), temperature, labels)
+
+
+def score_readings(probabilities, temperature, labels):
+    """evaluate_readings on the model's probabilities as it gives them (predict)."""
     from digit_app.inference import readings  # imports TensorFlow: not for the pages that only count mistakes
 
-    probabilities = with_temperature(predict(model, images), temperature)
+    probabilities = with_temperature(probabilities, temperature)
     labels = np.asarray(labels, np.int64)
     loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)))
     return float(loss), float(np.mean(readings(probabilities) == labels))
@@ -86,7 +91,11 @@ def most_common_mistakes(matrix, count=3):
 
 def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
     """(confusion matrix, the most confident mistakes) of a model on the test set."""
-    probabilities = predict(model, x_test)
+    return figures_on_test_set(predict(model, x_test), x_test, y_test, num_misclassified)
+
+
+def figures_on_test_set(probabilities, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
+    """evaluate_on_test_set from the model's probabilities on x_test, as predict gives them."""
     predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
     confidence = probabilities.max(axis=1)
     wrong = np.flatnonzero(predicted != y_test)

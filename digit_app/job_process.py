@@ -20,7 +20,7 @@ import numpy as np
 
 from digit_app import fine_tune, jobs
 from digit_app.curves import batch_point
-from digit_app.evaluation import evaluate_on_test_set
+from digit_app.evaluation import figures_on_test_set
 from digit_app.model_store import ModelStore, StoreNotWritable
 from digit_app.settings import HISTORY_KEYS, TrainingSettings
 
@@ -140,12 +140,13 @@ def load_data(folder):
         return Mnist(**{name: arrays[name] for name in Mnist._fields})
 
 
-def save_with_test_figures(model, metadata, data, model_store, progress, folder):
-    """Save the model with its confusion matrix and mistakes beside the job; returns the result fields."""
+def save_with_test_figures(training, metadata, data, model_store, progress, folder):
+    """Save a TrainingResult's model with its confusion matrix and mistakes beside the job; returns
+    the result fields."""
     progress.set(phase=jobs.CHECKING)
-    matrix, mistakes = evaluate_on_test_set(model, data.x_test, data.y_test)
+    matrix, mistakes = figures_on_test_set(training.test_probabilities, data.x_test, data.y_test)
     progress.set(phase=jobs.SAVING)
-    model_id = model_store.save(model, metadata)
+    model_id = model_store.save(training.model, metadata)
     np.savez(Path(folder) / jobs.ARRAYS, confusion_matrix=matrix, images=mistakes.images,
              predicted=mistakes.predicted, true=mistakes.true, confidence=mistakes.confidence)
     return {"model_id": model_id}
@@ -175,8 +176,7 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
                    on_validation=progress.on_validation, stop_event=stop_event, drawings=drawings, data=data)
     fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
     if result.epochs_completed >= 1:
-        fields.update(save_with_test_figures(result.model, result.metadata(jobs.SOURCE), data, model_store, progress,
-                                             folder))
+        fields.update(save_with_test_figures(result, result.metadata(jobs.SOURCE), data, model_store, progress, folder))
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 
@@ -198,7 +198,7 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
               "fine_tune": result.scores.__dict__}
     if result.epochs_completed >= 1:
         fields.update(save_with_test_figures(
-            result.model, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder
+            result.training, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder
         ))
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 

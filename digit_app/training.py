@@ -22,7 +22,7 @@ from digit_app.architectures import DIGIT_CLASSES, WITH_NOT_A_DIGIT, build_model
 from digit_app.calibration import fit_temperature
 from digit_app.curves import VALIDATIONS_PER_EPOCH, batch_point, spread_batches
 from digit_app.data import load_mnist
-from digit_app.evaluation import PREDICT_BATCH_SIZE, canvas_accuracy, evaluate_readings, predict, to_model_input
+from digit_app.evaluation import PREDICT_BATCH_SIZE, canvas_accuracy, predict, score_readings, to_model_input
 from digit_app.settings import DRAWINGS_LOSS_SHARE, HISTORY_KEYS, MAX_DRAWING_WEIGHT, TrainingSettings
 
 # Augmentation ranges: what is left to vary once a canvas drawing has been preprocessed like MNIST.
@@ -63,6 +63,9 @@ class TrainingResult:
     # the prediction), then those within epochs (bench/validation_cost.py).
     check_seconds: list = dataclasses.field(default_factory=list)
     sample_size: int = 0  # digits in the validation sample checked within epochs
+    # The model's probabilities on the MNIST test set, as predict gives them: the confusion matrix
+    # and mistakes come from them without reading the test set again.
+    test_probabilities: np.ndarray | None = None
 
     def metadata(self, source):
         """What the model store keeps beside the model; `source` is the command or page that made it."""
@@ -355,7 +358,8 @@ def train(
     temperature = 1.0
     if len(x_val):
         temperature = fit_temperature(predict(model, x_val), y_val)
-    test_loss, test_accuracy = evaluate_readings(model, temperature, mnist.x_test, mnist.y_test)
+    test_probabilities = predict(model, mnist.x_test)
+    test_loss, test_accuracy = score_readings(test_probabilities, temperature, mnist.y_test)
     drawn_accuracy = canvas_accuracy(model, temperature)
     return TrainingResult(
         model=model,
@@ -375,4 +379,5 @@ def train(
         curves=reporter.curves,
         check_seconds=reporter.check_seconds,
         sample_size=len(sample[1]) if sample is not None else 0,
+        test_probabilities=test_probabilities,
     )
