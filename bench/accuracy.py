@@ -11,7 +11,7 @@ digit" counts as wrong), per digit, and the share of digits wrongly rejected:
   (b) held-out drawings of the handwriting generator (its "evaluation" random stream, which no
       training draws from), per form;
   (c) a second renderer: MNIST test digits re-drawn along their skeletons (synthetic.redraw_as_canvas);
-      and MNIST test 0s, 1s and 7s re-drawn with a slash, a flag or a crossbar added, the forms
+      and MNIST test 0s, 1s, 7s and 9s re-drawn with a slash, a flag, a crossbar or a curled tail, the forms
       the generator draws from its own strokes, here in MNIST writers' hands;
   (d) digits drawn with the mouse in the real app by Playwright (bench/data/app_drawings.npz and
       bench/data/app_forms.npz, made by bench/draw_in_app.py);
@@ -92,7 +92,7 @@ def parse_args(argv=None):
     parser.add_argument("--model", help="model id in the store (default: the active model)")
     parser.add_argument("--per-form", type=int, default=200, help="held-out drawings per generator form (default 200)")
     parser.add_argument("--redrawn", type=int, default=2000, help="re-drawn MNIST test digits (default 2000)")
-    parser.add_argument("--restyled", type=int, default=500, help="re-drawn MNIST test 0s, 1s and 7s with a style added, of each (default 500)")
+    parser.add_argument("--restyled", type=int, default=500, help="re-drawn MNIST test 0s, 1s, 7s and 9s with a style added, of each (default 500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out drawings (default 0)")
     parser.add_argument("--leave-one-out", nargs="*", default=[], metavar="FORM",
                         help="forms to leave out of a quick training each, and measure (slow: two trainings per form)")
@@ -182,7 +182,7 @@ def redrawn_set(reader, mnist, count, seed):
 
 
 def restyled_set(reader, mnist, per_digit_count, seed):
-    names = {0: "0 slashed", 1: "1 flag (30% with a base)", 7: "7 crossed"}
+    names = {0: "0 slashed", 1: "1 flag (30% with a base)", 7: "7 crossed", 9: "9 curled tail"}
     print(f"(c) MNIST test digits re-drawn with a style added, {per_digit_count} of each (seed {seed})")
     images, labels = [], []
     for digit in STYLES:

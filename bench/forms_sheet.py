@@ -5,7 +5,7 @@ the model sees of each (28x28).
     python bench/forms_sheet.py --kind restyled --out docs/restyled.png
 
 The drawings come from the generator's evaluation stream, which no training draws from; with
---kind restyled, MNIST test 0s, 1s and 7s re-drawn with a slash, a flag or a crossbar added.
+--kind restyled, MNIST test 0s, 1s, 7s and 9s re-drawn with a slash, a flag, a crossbar or a curled tail.
 """
 
 import argparse
@@ -42,7 +42,7 @@ def rows_of(kind):
         return [(name, lambda column, name=name: handwriting.write(
             handwriting.FORMS[name], handwriting.random_stream(name, 3, "evaluation", column))) for name in handwriting.form_names(kind)]
     mnist = load_mnist()
-    names = {0: "0 slashed, MNIST", 1: "1 flag, MNIST", 7: "7 crossed, MNIST"}
+    names = {0: "0 slashed, MNIST", 1: "1 flag, MNIST", 7: "7 crossed, MNIST", 9: "9 curled tail, MNIST"}
     return [(names[digit], lambda column, digit=digit: redraw_as_canvas(
         mnist.x_test[np.flatnonzero(mnist.y_test == digit)[column]], np.random.default_rng([3, column]), style_of=digit))
         for digit in STYLES]

@@ -31,7 +31,7 @@ import numpy as np
 from digit_app.preprocess import canvas_to_mnist
 from digit_app.synthetic import CANVAS_SIZE, STYLES, draw_strokes, redraw_as_canvas
 
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outputs answer it
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
@@ -41,9 +41,9 @@ NON_DIGIT_SHARE = 0.35  # of the generated drawings, those that are no digit
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 REDRAWN_PER_MNIST_DIGIT = 0.3  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
 REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
-RESTYLED_SHARE = 0.5  # of the re-drawn 0s, 1s and 7s, those given a slash, a flag or a crossbar (synthetic.STYLES)
+RESTYLED_SHARE = 0.5  # of the re-drawn 0s, 1s, 7s and 9s, those given a slash, a flag, a crossbar or a curled tail (synthetic.STYLES)
 # The forms each style draws: leaving one of them out of a training leaves out the style too.
-STYLE_FORMS = {0: ("0 slashed",), 1: ("1 flag", "1 flag and base"), 7: ("7 crossed",)}
+STYLE_FORMS = {0: ("0 slashed",), 1: ("1 flag", "1 flag and base"), 7: ("7 crossed",), 9: ("9 curved tail", "9 hooked tail")}
 PARALLEL_FROM = 2000  # drawings: a smaller set is drawn in this process, quicker than starting others
 CACHE_ENV_VAR = "DIGIT_APP_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit_app"
@@ -775,7 +775,7 @@ def _redraw_chunk(arguments):
     drawn = []
     for offset, (image, label) in enumerate(zip(images, labels)):
         rng = np.random.default_rng([seed, REDRAWN_STREAM, start + offset])
-        # Every 0, 1 and 7 draws its chance, styled or not, so that leaving a style out changes nothing else.
+        # Every 0, 1, 7 and 9 draws its chance, styled or not, so that leaving a style out changes nothing else.
         style_of = int(label) if label in STYLES and rng.random() < RESTYLED_SHARE and label in restyled else None
         model_input = canvas_to_mnist(redraw_as_canvas(image, rng, style_of=style_of))
         drawn.append(np.zeros((28, 28), np.uint8) if model_input is None else np.rint(model_input * 255).astype(np.uint8))
@@ -785,7 +785,8 @@ def _redraw_chunk(arguments):
 def redrawn_mnist(images, labels, count, seed, restyled=tuple(STYLES)):
     """(images, labels): `count` of the given MNIST digits, chosen by seed, re-drawn along their
     skeletons with a canvas pen (synthetic.redraw_as_canvas) and prepared like a drawing, with
-    RESTYLED_SHARE of the digits in `restyled` (0, 1 and 7 by default) slashed, flagged or crossed. Cached."""
+    RESTYLED_SHARE of the digits in `restyled` (0, 1, 7 and 9 by default) slashed, flagged, crossed or
+    given a curled tail. Cached."""
     chosen = np.sort(np.random.default_rng([seed, REDRAWN_STREAM]).choice(len(images), size=min(count, len(images)), replace=False))
     fingerprint = hashlib.sha256(np.ascontiguousarray(images[chosen]).tobytes()).hexdigest()[:16]
 
@@ -826,7 +827,7 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
     drawn in the forms, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer
     "not a digit"), spread evenly over the forms, less the forms named in `left_out`; and
     REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons (some of
-    the 0s, 1s and 7s with a slash, a flag or a crossbar added)."""
+    the 0s, 1s, 7s and 9s with a slash, a flag, a crossbar or a curled tail)."""
     num_mnist = len(mnist_labels)
     unknown = [name for name in left_out if name not in FORMS]
     if unknown:

@@ -213,38 +213,66 @@ def mnist_strokes(image):
     return [(_smooth(stroke) + 0.5) / SKELETON_UPSAMPLE for stroke in trace_strokes(skeleton)]
 
 
-def _flag(points, height, rng):
+def _flag(strokes, height, rng):
     """A 1's flag: up from the left to the top of the stem, 30-60 degrees above the horizontal
     (flatter, with a slanted stem, it is a 7); sometimes a base as well."""
+    points = np.vstack(strokes)
     top = points[points[:, 1].argmin()]
     angle, length = np.radians(rng.uniform(30, 60)), height * rng.uniform(0.2, 0.4)
-    strokes = [np.array([top + length * np.array([-np.cos(angle), np.sin(angle)]), top])]
+    added = [np.array([top + length * np.array([-np.cos(angle), np.sin(angle)]), top])]
     if rng.random() < FLAG_BASE_PROBABILITY:
         bottom, half = points[points[:, 1].argmax()], height * rng.uniform(0.15, 0.25)
-        strokes.append(np.array([bottom - (half, 0), bottom + (half * rng.uniform(0.8, 1.2), 0)]))
-    return strokes
+        added.append(np.array([bottom - (half, 0), bottom + (half * rng.uniform(0.8, 1.2), 0)]))
+    return strokes + added
 
 
-def _crossbar(points, height, rng):
+def _crossbar(strokes, height, rng):
     """A 7's crossbar, through the stem about half way down."""
+    points = np.vstack(strokes)
     top = points[:, 1].min()
     y = top + height * rng.uniform(0.45, 0.62)
     near = points[np.abs(points[:, 1] - y) < height * 0.08]
     x = near[:, 0].mean() if len(near) else points[:, 0].mean()
     left, right = height * rng.uniform(0.15, 0.3), height * rng.uniform(0.15, 0.3)
-    return [np.array([(x - left, y + rng.uniform(-1, 1)), (x + right, y + rng.uniform(-1, 1))])]
+    return strokes + [np.array([(x - left, y + rng.uniform(-1, 1)), (x + right, y + rng.uniform(-1, 1))])]
 
 
-def _slash(points, height, rng):
+def _slash(strokes, height, rng):
     """A 0's slash, from below its left to above its right."""
+    points = np.vstack(strokes)
     low, high = points.min(axis=0), points.max(axis=0)
     reach = (high - low) * rng.uniform(0.0, 0.15)
-    return [np.array([(low[0] - reach[0], high[1] + reach[1]), (high[0] + reach[0], low[1] - reach[1])])]
+    return strokes + [np.array([(low[0] - reach[0], high[1] + reach[1]), (high[0] + reach[0], low[1] - reach[1])])]
 
 
-# Styles that people write and MNIST's writers seldom did, added to MNIST digits' own strokes:
-# digit -> strokes(points (x, y) of the skeleton, its height, rng) to add.
-STYLES = {0: _slash, 1: _flag, 7: _crossbar}
+def _curled_tail(strokes, height, rng):
+    """A 9 whose tail curls to the left at the foot, as many people write it (MNIST's 9s mostly
+    end straight): the lowest stroke's part below the loop is drawn again as a curve that runs
+    down and then sweeps left, ending level with or a little above the foot."""
+    tips = [(stroke[end, 1], index, end) for index, stroke in enumerate(strokes) if len(stroke) > 2 for end in (0, -1)]
+    if not tips:
+        return strokes
+    _, index, end = max(tips)
+    stroke = strokes[index] if end == -1 else strokes[index][::-1]  # the foot last
+    foot = stroke[-1]
+    cut_y = foot[1] - height * rng.uniform(0.3, 0.45)
+    above = np.flatnonzero(stroke[:, 1] < cut_y)
+    if not len(above):
+        return strokes
+    kept = stroke[: above[-1] + 1]
+    start = kept[-1]
+    reach = height * rng.uniform(0.15, 0.4)
+    bottom = foot[1] + height * rng.uniform(-0.05, 0.03)
+    control = (start[0] + height * rng.uniform(-0.05, 0.1), bottom + height * rng.uniform(0.0, 0.1))
+    finish = (start[0] - reach, bottom - height * rng.uniform(0.0, 0.2))
+    t = np.linspace(0, 1, 12)[1:, None]
+    tail = (1 - t) ** 2 * start + 2 * t * (1 - t) * np.asarray(control) + t**2 * np.asarray(finish)
+    return strokes[:index] + [np.vstack([kept, tail])] + strokes[index + 1 :]
+
+
+# Styles that people write and MNIST's writers seldom did, given to MNIST digits' own strokes:
+# digit -> the strokes with the style (the skeleton's strokes as (x, y) arrays, its height, rng).
+STYLES = {0: _slash, 1: _flag, 7: _crossbar, 9: _curled_tail}
 FLAG_BASE_PROBABILITY = 0.3
 
 
@@ -254,15 +282,15 @@ def redraw_as_canvas(mnist_image_uint8, rng, size=CANVAS_SIZE, style_of=None):
     stretched, at a random place (touching an edge at times); black ink on a transparent canvas,
     or one time in five on an opaque white one. Returns (size, size, 4) uint8.
 
-    style_of: a digit in STYLES; its style is added to the strokes (a slashed 0, a flagged 1, a
-    crossed 7), so that those forms come with the variety of MNIST's writers."""
+    style_of: a digit in STYLES; its style is given to the strokes (a slashed 0, a flagged 1, a
+    crossed 7, a 9 with a curled tail), so that those forms come with the variety of MNIST's writers."""
     strokes = mnist_strokes(mnist_image_uint8)
     if not strokes:
         raise ValueError("The MNIST image has no ink to re-draw; expected a 28x28 uint8 digit.")
     if style_of is not None:
-        points = np.vstack(strokes)[:, ::-1]  # (x, y)
-        height = max(np.ptp(points[:, 1]), 1.0)
-        strokes = strokes + [added[:, ::-1] for added in STYLES[style_of](points, height, rng)]
+        in_xy = [stroke[:, ::-1] for stroke in strokes]
+        height = max(np.ptp(np.vstack(in_xy)[:, 1]), 1.0)
+        strokes = [stroke[:, ::-1] for stroke in STYLES[style_of](in_xy, height, rng)]
     pen_width = rng.uniform(*PEN_WIDTH_RANGE) * size / CANVAS_SIZE
     points = np.vstack(strokes)[:, ::-1]  # (x, y)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2

@@ -82,7 +82,7 @@ def test_the_training_mix_holds_digits_non_digits_and_redrawn_mnist_in_their_sha
     assert mix.description["drawings"] == len(mix)
 
 
-def test_re_drawn_0s_1s_and_7s_get_their_style_and_other_digits_do_not(tmp_path, monkeypatch, small_mnist):
+def test_re_drawn_0s_1s_7s_and_9s_get_their_style_and_other_digits_do_not(tmp_path, monkeypatch, small_mnist):
     monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
     images, labels = small_mnist.x_train[:300], small_mnist.y_train[:300]
     drawn = {}
@@ -93,7 +93,7 @@ def test_re_drawn_0s_1s_and_7s_get_their_style_and_other_digits_do_not(tmp_path,
     (plain, plain_labels), (styled, styled_labels) = drawn[0.0], drawn[1.0]
     assert np.array_equal(plain_labels, styled_labels)
     changed = np.array([not np.array_equal(a, b) for a, b in zip(plain, styled)])
-    styles = np.isin(plain_labels, [0, 1, 7])
+    styles = np.isin(plain_labels, [0, 1, 7, 9])
     assert changed[styles].all() and not changed[~styles].any()
     no_crossed_sevens, _ = handwriting.redrawn_mnist(images, labels, 300, seed=0, restyled=(0, 1))
     assert np.array_equal(no_crossed_sevens[plain_labels == 7], plain[plain_labels == 7])
@@ -105,9 +105,9 @@ def test_leaving_a_form_out_leaves_its_style_out_of_the_re_drawn_mnist_digits(tm
     asked = []
     redraw = handwriting.redrawn_mnist
     monkeypatch.setattr(handwriting, "redrawn_mnist", lambda *args: asked.append(args[-1]) or redraw(*args))
-    for left_out in [(), ("7 crossed",), ("1 flag and base", "4 closed")]:
+    for left_out in [(), ("7 crossed",), ("1 flag and base", "4 closed"), ("9 hooked tail",)]:
         training_mix(small_mnist.x_train[:100], small_mnist.y_train[:100], seed=0, left_out=left_out)
-    assert asked == [(0, 1, 7), (0, 1), (0, 7)]
+    assert asked == [(0, 1, 7, 9), (0, 1, 9), (0, 7, 9), (0, 1, 7)]
 
 
 def test_a_model_without_a_not_a_digit_output_gets_digits_only_and_left_out_forms_are_left_out(tmp_path, monkeypatch, small_mnist):

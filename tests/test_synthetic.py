@@ -138,7 +138,8 @@ STEM = np.array([(50.0, y) for y in np.linspace(0, 100, 21)])
 
 def test_a_flag_rises_from_the_left_to_the_top_of_the_stem_steeper_than_a_sevens_bar():
     for seed in range(20):
-        flag = STYLES[1](STEM, 100.0, np.random.default_rng(seed))[0]
+        stem, flag = STYLES[1]([STEM], 100.0, np.random.default_rng(seed))[:2]
+        assert stem is STEM
         (start_x, start_y), (end_x, end_y) = flag
         assert (end_x, end_y) == (50.0, 0.0)
         rise, run = start_y - end_y, end_x - start_x
@@ -148,9 +149,28 @@ def test_a_flag_rises_from_the_left_to_the_top_of_the_stem_steeper_than_a_sevens
 
 def test_a_crossbar_crosses_the_stem_near_half_way_down():
     for seed in range(20):
-        (left_x, left_y), (right_x, right_y) = STYLES[7](STEM, 100.0, np.random.default_rng(seed))[0]
+        stem, ((left_x, left_y), (right_x, right_y)) = STYLES[7]([STEM], 100.0, np.random.default_rng(seed))
+        assert stem is STEM
         assert left_x < 50 < right_x
         assert 40 <= (left_y + right_y) / 2 <= 67
+
+
+# A 9 of 100 px in (x, y): a loop at the top and a straight stem down its right side to the foot.
+NINE_LOOP = np.array([(60 + 25 * np.cos(t), 25 + 25 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 30)])
+NINE_STEM = np.array([(85.0, y) for y in np.linspace(25, 100, 16)])
+
+
+def test_a_curled_tail_keeps_the_loop_and_sweeps_the_foot_to_the_left():
+    for seed in range(20):
+        loop, stem = STYLES[9]([NINE_LOOP, NINE_STEM], 100.0, np.random.default_rng(seed))
+        assert loop is NINE_LOOP
+        same = np.all(stem[: len(NINE_STEM)] == NINE_STEM[: len(stem)], axis=1)
+        kept = int(np.argmin(same)) if not same.all() else len(same)
+        assert 50 <= stem[kept - 1, 1] <= 70  # the stem is the 9's own down to 30-45% above the foot
+        tail = stem[kept:]
+        assert tail[:, 1].max() >= 80  # then the tail runs down near the foot
+        assert 85 - tail[-1, 0] >= 14  # and ends well to the left of the stem
+        assert tail[-1, 1] <= tail[:, 1].max()  # level with the lowest point or curling back up
 
 
 def test_a_styled_redraw_draws_the_digits_own_strokes_and_the_style(mnist, monkeypatch):
