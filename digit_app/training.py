@@ -162,12 +162,17 @@ def augment_batch(images, seed=None, strength=1.0):
 
 
 def _dataset(x, y, batch_size, augment, seed, sample_weight=None, augment_strength=1.0):
+    """The training batches, shuffled anew each epoch. tf.data's autotuning is off: Keras makes a
+    new iterator each epoch, and deleting the last one waited for the autotuning thread, leaving
+    the machine idle for about 8 s in every other epoch (20 s epochs instead of 13.5 s)."""
     tensors = (x, y) if sample_weight is None else (x, y, sample_weight)
     dataset = tf.data.Dataset.from_tensor_slices(tensors)
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augment:
         dataset = dataset.map(lambda images, *rest: (augment_batch(images, strength=augment_strength), *rest))
-    return dataset.prefetch(2)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
 
 
 def validation_sample(x_val, y_val, num_training, seed):

@@ -12,6 +12,7 @@ from digit_app.settings import (
 )
 from digit_app.training import (
     MIN_VALIDATION_SAMPLE_SIZE,
+    _dataset,
     VALIDATIONS_PER_EPOCH,
     augment_batch,
     drawing_weight,
@@ -74,6 +75,17 @@ def test_training_learns_and_reports_each_batch_and_epoch(small_mnist):
     assert result.history["loss"][1] < result.history["loss"][0]
     assert result.test_accuracy > 0.7  # 1,800 digits, 2 epochs: far above chance
     assert result.epochs_completed == 2 and not result.stopped_early
+
+
+def test_each_epoch_is_a_new_shuffle_of_the_whole_training_set_without_autotuning():
+    labels = np.arange(250)
+    dataset = _dataset(np.zeros((250, 28, 28), np.float32), labels, 100, augment=False, seed=0)
+    epochs = [[batch[1].numpy() for batch in dataset] for _ in range(2)]
+    assert [[len(batch) for batch in epoch] for epoch in epochs] == [[100, 100, 50]] * 2
+    first, second = (np.concatenate(epoch) for epoch in epochs)
+    assert np.array_equal(np.sort(first), labels) and np.array_equal(np.sort(second), labels)
+    assert not np.array_equal(first, second) and not np.array_equal(first, labels)
+    assert dataset.options().autotune.enabled is False  # its thread held up every other epoch's end
 
 
 def test_same_seed_same_model(small_mnist):
