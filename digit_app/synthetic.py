@@ -8,8 +8,8 @@ anti-aliased edges carried by the alpha.
 - redraw_as_canvas: an MNIST digit re-drawn the way a person draws it with a mouse: its skeleton
   (Zhang-Suen thinning) traced into strokes and re-stroked with a canvas-sized round pen, at a
   random size, slant and position.
-  With a style added, it draws the forms MNIST's writers seldom used: slashed 0s, flagged 1s,
-  crossed 7s.
+  With a style, it draws the forms MNIST's writers seldom used: slashed 0s, flagged 1s,
+  crossed 7s, 9s with a curled tail.
 - mnist_to_canvas: an MNIST digit simply scaled up onto a canvas (black ink on transparent).
 - long_flag_ones: 1s in a style MNIST rarely shows, as the model sees them: drawings a user might
   teach the model, for the fine-tune's tests.
