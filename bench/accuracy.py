@@ -37,10 +37,10 @@ from digit_app import handwriting  # noqa: E402
 from digit_app.model_store import ModelStore  # noqa: E402
 from digit_app.calibration import CALIBRATION_BINS, expected_calibration_error  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
-from digit_app.handwriting import NOT_A_DIGIT, Form, arc, curve, line  # noqa: E402
+from digit_app.handwriting import NOT_A_DIGIT, Form, arc, line  # noqa: E402
 from digit_app.inference import Predictor, readings as read_probabilities, split_readings, temperature_of  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
-from digit_app.synthetic import STYLES, mnist_to_canvas, redraw_as_canvas  # noqa: E402
+from digit_app.synthetic import STYLE_NAMES, STYLES, mnist_to_canvas, redraw_as_canvas  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 APP_SETS = [DATA / "app_drawings.npz", DATA / "app_forms.npz"]
@@ -182,7 +182,6 @@ def redrawn_set(reader, mnist, count, seed):
 
 
 def restyled_set(reader, mnist, per_digit_count, seed):
-    names = {0: "0 slashed", 1: "1 flag (30% with a base)", 7: "7 crossed", 9: "9 curled tail"}
     print(f"(c) MNIST test digits re-drawn with a style added, {per_digit_count} of each (seed {seed})")
     images, labels = [], []
     for digit in STYLES:
@@ -196,7 +195,7 @@ def restyled_set(reader, mnist, per_digit_count, seed):
     report("re-drawn with a style", labels, readings)
     for digit in STYLES:
         mine = labels == digit
-        print(f"    {names[digit]:<26} {100 * np.mean(readings[mine] == digit):6.2f}%")
+        print(f"    {STYLE_NAMES[digit]:<26} {100 * np.mean(readings[mine] == digit):6.2f}%")
     return images, labels
 
 

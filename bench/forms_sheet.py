@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from digit_app import handwriting  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
-from digit_app.synthetic import STYLES, redraw_as_canvas  # noqa: E402
+from digit_app.synthetic import STYLE_NAMES, STYLES, redraw_as_canvas  # noqa: E402
 
 TILE = 64
 LABEL_WIDTH = 150
@@ -42,8 +42,7 @@ def rows_of(kind):
         return [(name, lambda column, name=name: handwriting.write(
             handwriting.FORMS[name], handwriting.random_stream(name, 3, "evaluation", column))) for name in handwriting.form_names(kind)]
     mnist = load_mnist()
-    names = {0: "0 slashed, MNIST", 1: "1 flag, MNIST", 7: "7 crossed, MNIST", 9: "9 curled tail, MNIST"}
-    return [(names[digit], lambda column, digit=digit: redraw_as_canvas(
+    return [(f"{STYLE_NAMES[digit]}, MNIST", lambda column, digit=digit: redraw_as_canvas(
         mnist.x_test[np.flatnonzero(mnist.y_test == digit)[column]], np.random.default_rng([3, column]), style_of=digit))
         for digit in STYLES]
 

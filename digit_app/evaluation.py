@@ -89,13 +89,9 @@ def most_common_mistakes(matrix, count=3):
     return sorted(mistakes, key=lambda mistake: -mistake[2])[:count]
 
 
-def evaluate_on_test_set(model, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
-    """(confusion matrix, the most confident mistakes) of a model on the test set."""
-    return figures_on_test_set(predict(model, x_test), x_test, y_test, num_misclassified)
-
-
 def figures_on_test_set(probabilities, x_test, y_test, num_misclassified=NUM_MISCLASSIFIED):
-    """evaluate_on_test_set from the model's probabilities on x_test, as predict gives them."""
+    """(confusion matrix, the most confident mistakes) on the test set, from a model's probabilities
+    on x_test as predict gives them (a training keeps them: TrainingResult.test_probabilities)."""
     predicted = probabilities.argmax(axis=1)  # 10 is "not a digit", on a model that can answer it
     confidence = probabilities.max(axis=1)
     wrong = np.flatnonzero(predicted != y_test)

@@ -802,8 +802,7 @@ def redrawn_mnist(images, labels, count, seed, restyled=tuple(STYLES)):
         drawn = np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.uint8)
         return {"images": drawn, "labels": np.asarray(labels)[chosen].astype(np.uint8)}
 
-    key = ("redrawn", seed, fingerprint) if restyled == tuple(STYLES) else ("redrawn", seed, fingerprint, restyled)
-    stored = _from_cache(key, make)
+    stored = _from_cache(("redrawn", seed, fingerprint, tuple(restyled)), make)
     readable = stored["images"].reshape(len(stored["images"]), -1).max(axis=1) > 0
     return stored["images"][readable], stored["labels"][readable]
 

@@ -273,6 +273,7 @@ def _curled_tail(strokes, height, rng):
 # Styles that people write and MNIST's writers seldom did, given to MNIST digits' own strokes:
 # digit -> the strokes with the style (the skeleton's strokes as (x, y) arrays, its height, rng).
 STYLES = {0: _slash, 1: _flag, 7: _crossbar, 9: _curled_tail}
+STYLE_NAMES = {0: "0 slashed", 1: "1 flag", 7: "7 crossed", 9: "9 curled tail"}
 FLAG_BASE_PROBABILITY = 0.3
 
 

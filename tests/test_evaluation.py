@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from digit_app.evaluation import (
-    CANVAS_SET_PER_FORM, NUM_MISCLASSIFIED, accuracy, canvas_accuracy, confusion_matrix, evaluate_on_test_set, most_common_mistakes, predict,
+    CANVAS_SET_PER_FORM, NUM_MISCLASSIFIED, accuracy, canvas_accuracy, confusion_matrix, figures_on_test_set, most_common_mistakes, predict,
 )
 
 
@@ -25,7 +25,7 @@ def test_accuracy_and_mistakes_agree_with_the_models_own_predictions(tiny_traine
     predicted = predict(model, images).argmax(axis=1)
     assert accuracy(model, images, labels) == pytest.approx(np.mean(predicted == labels))
     assert np.isnan(accuracy(model, images[:0], labels[:0]))
-    matrix, mistakes = evaluate_on_test_set(model, images, labels)
+    matrix, mistakes = figures_on_test_set(predict(model, images), images, labels)
     assert matrix.sum() == len(labels) and np.trace(matrix) == np.sum(predicted == labels)
     assert len(mistakes.images) == min(NUM_MISCLASSIFIED, len(labels) - np.trace(matrix))
     assert np.all(mistakes.predicted != mistakes.true) and np.all(np.diff(mistakes.confidence) <= 0)

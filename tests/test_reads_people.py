@@ -12,7 +12,6 @@ from digit_app import handwriting
 from digit_app.inference import Predictor, temperature_of
 from digit_app.model_store import DEFAULT_MODEL_ID, ModelStore
 from digit_app.settings import SHIPPED_MODELS_FOLDER
-from digit_app.preprocess import canvas_to_mnist
 from digit_app.synthetic import STYLES, draw_strokes, redraw_as_canvas
 
 PER_FORM = 30
