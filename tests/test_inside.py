@@ -15,7 +15,8 @@ SHIPPED_DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default-c
 SEVEN = [[(78, 62), (140, 60), (204, 58), (186, 105), (166, 150), (148, 196), (134, 240)]]
 ONE_WITH_A_FLAG = [[(110, 80), (150, 48)], [(150, 48), (150, 240)]]
 INSPECTED = {
-    "cnn": [("conv_32", inside.CONVOLUTION, (24, 24, 32)), ("conv_64", inside.CONVOLUTION, (8, 8, 64)),
+    "cnn": [("conv_32a", inside.CONVOLUTION, (26, 26, 32)), ("conv_32b", inside.CONVOLUTION, (24, 24, 32)),
+            ("conv_64a", inside.CONVOLUTION, (10, 10, 64)), ("conv_64b", inside.CONVOLUTION, (8, 8, 64)),
             ("dense_256", inside.DENSE, (256,))],
     "dense-128": [("dense_128", inside.DENSE, (128,))],
     "dense-32-64": [("dense_32", inside.DENSE, (32,)), ("dense_64", inside.DENSE, (64,))],
@@ -160,7 +161,7 @@ def test_saliency_picture_reads_back_as_the_map(default_inspector, seven):
 
 
 def test_maps_picture_lays_out_every_map(default_inspector, seven):
-    convolution, second, dense = default_inspector.layer_views(seven)
+    _, convolution, _, second, dense = default_inspector.layer_views(seven)
     picture = inside.maps_image(convolution)  # 32 maps of 24x24, each doubled, 8 a row
     assert picture.shape == (4 * 48 + 3 * inside.MAP_GAP, 8 * 48 + 7 * inside.MAP_GAP, 3)
     strongest, _ = convolution.strongest(1)[0]

@@ -14,7 +14,7 @@ from tests.e2e import app_driver
 from tests.e2e.test_draw_page import SEVEN
 
 PHONE = {"width": 390, "height": 844}
-DEFAULT_MODEL_LAYERS = ("conv_32", "conv_64", "dense_256")
+DEFAULT_MODEL_LAYERS = ("conv_32a", "conv_32b", "conv_64a", "conv_64b", "dense_256")
 MODEL_INPUT_IMAGE = "[data-testid=stImage]:has-text('What the model sees') img"
 INK_LEVEL = 60  # of 255 in "What the model sees": a pixel with this much ink is part of a stroke
 STRONGEST = 20
