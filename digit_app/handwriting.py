@@ -38,6 +38,9 @@ NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outp
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
 DRAWINGS_PER_MNIST_DIGIT = 0.4  # how many generated drawings a training adds per MNIST digit it learns from
 NON_DIGIT_SHARE = 0.35  # of the generated drawings, those that are no digit
+# Forms drawn this many times as often as the others of their group: a scribble has no set shape,
+# so a few hundred of them cover far less of what people scribble than they do of plus signs.
+DRAWN_MORE = {"scribble": 4, "to and fro": 3}
 VALIDATION_SHARE = 0.1  # generated validation drawings per training drawing
 REDRAWN_PER_MNIST_DIGIT = 0.3  # MNIST training digits re-drawn with a canvas pen, per MNIST digit
 REDRAWN_STREAM = 3  # the random stream of re-drawing, apart from SPLITS
@@ -824,7 +827,8 @@ class TrainingMix:
 def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_out=()):
     """Generated drawings for a training on these MNIST digits: DRAWINGS_PER_MNIST_DIGIT as many
     drawn in the forms, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer
-    "not a digit"), spread evenly over the forms, less the forms named in `left_out`; and
+    "not a digit"), spread over the forms (DRAWN_MORE are drawn more often), less the forms named
+    in `left_out`; and
     REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons (some of
     the 0s, 1s, 7s and 9s with a slash, a flag, a crossbar or a curled tail)."""
     num_mnist = len(mnist_labels)
@@ -838,10 +842,13 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
     parts = {"train": [], "validation": []}
     for names, count in groups:
         names = [name for name in names if name not in left_out]
-        per_form = max(1, round(count / len(names)))
-        for split, amount in (("train", per_form), ("validation", max(1, round(per_form * VALIDATION_SHARE)))):
-            images, labels, _, _ = cached(amount, seed, names, split)
-            parts[split].append((images, labels))
+        per_form = count / sum(DRAWN_MORE.get(name, 1) for name in names)
+        for weight in sorted({DRAWN_MORE.get(name, 1) for name in names}):
+            alike = [name for name in names if DRAWN_MORE.get(name, 1) == weight]
+            amount = max(1, round(per_form * weight))
+            for split, split_amount in (("train", amount), ("validation", max(1, round(amount * VALIDATION_SHARE)))):
+                images, labels, _, _ = cached(split_amount, seed, alike, split)
+                parts[split].append((images, labels))
     restyled = tuple(digit for digit, forms in STYLE_FORMS.items() if not set(forms) & set(left_out))
     parts["train"].append(redrawn_mnist(mnist_images, mnist_labels, round(num_mnist * REDRAWN_PER_MNIST_DIGIT), seed, restyled))
     train_images, train_labels = (np.concatenate(arrays) for arrays in zip(*parts["train"]))
@@ -852,6 +859,7 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
         "non_digits": int(np.sum(train_labels == NOT_A_DIGIT)),
         "mnist_redrawn": int(len(parts["train"][-1][1])),
         "restyled_share": RESTYLED_SHARE,
+        "drawn_more": {name: weight for name, weight in DRAWN_MORE.items() if name not in left_out},
         "share_of_training_set": round(len(train_labels) / (len(train_labels) + num_mnist), 4),
         "forms_left_out": list(left_out),
     }

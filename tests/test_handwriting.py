@@ -82,6 +82,18 @@ def test_the_training_mix_holds_digits_non_digits_and_redrawn_mnist_in_their_sha
     assert mix.description["drawings"] == len(mix)
 
 
+def test_forms_drawn_more_get_their_weight_within_the_non_digits_share(tmp_path, monkeypatch, small_mnist):
+    monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(handwriting, "DRAWN_MORE", {"scribble": 4})
+    others = [name for name in form_names("non-digits") if name not in ("scribble", "star")]
+    mix = training_mix(small_mnist.x_train[:1000], small_mnist.y_train[:1000], seed=0, left_out=others)
+    non_digits = mix.train_images[mix.train_labels == NOT_A_DIGIT]
+    assert len(non_digits) == pytest.approx(1000 * handwriting.DRAWINGS_PER_MNIST_DIGIT * handwriting.NON_DIGIT_SHARE, abs=3)
+    scribbles = {image.tobytes() for image in generate(len(non_digits), 0, ["scribble"])[0]}
+    assert np.mean([image.tobytes() in scribbles for image in non_digits]) == pytest.approx(4 / 5, abs=0.02)
+    assert mix.description["drawn_more"] == {"scribble": 4}
+
+
 def test_re_drawn_0s_1s_7s_and_9s_get_their_style_and_other_digits_do_not(tmp_path, monkeypatch, small_mnist):
     monkeypatch.setenv(handwriting.CACHE_ENV_VAR, str(tmp_path))
     images, labels = small_mnist.x_train[:300], small_mnist.y_train[:300]
