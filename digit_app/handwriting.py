@@ -827,10 +827,9 @@ class TrainingMix:
 def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_out=()):
     """Generated drawings for a training on these MNIST digits: DRAWINGS_PER_MNIST_DIGIT as many
     drawn in the forms, NON_DIGIT_SHARE of them no digit (left out for a model that cannot answer
-    "not a digit"), spread over the forms (DRAWN_MORE are drawn more often), less the forms named
-    in `left_out`; and
-    REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their skeletons (some of
-    the 0s, 1s, 7s and 9s with a slash, a flag, a crossbar or a curled tail)."""
+    "not a digit"), spread over the forms (those in DRAWN_MORE more often), less the forms named
+    in `left_out`; and REDRAWN_PER_MNIST_DIGIT as many of the MNIST digits re-drawn along their
+    skeletons (some of the 0s, 1s, 7s and 9s with a slash, a flag, a crossbar or a curled tail)."""
     num_mnist = len(mnist_labels)
     unknown = [name for name in left_out if name not in FORMS]
     if unknown:
