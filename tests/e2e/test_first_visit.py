@@ -2,6 +2,7 @@
 "Loading the model…" where the reading will be while TensorFlow and the model load."""
 
 import time
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -11,10 +12,12 @@ from tests.e2e.conftest import ARTIFACTS, DRAWINGS_FILE
 from tests.e2e.test_draw_page import ONE
 
 POLL_MS = 20
+SLOW_TENSORFLOW = Path(__file__).parent / "slow_tensorflow"  # its sitecustomize makes the model load slowly
 
 
 def test_the_draw_page_shows_at_once_while_the_model_loads(browser, models_dir, screenshot):
-    env = {"DIGIT_APP_MODELS": str(models_dir), "DIGIT_APP_DRAWINGS_DB": str(models_dir.parent / DRAWINGS_FILE)}
+    env = {"DIGIT_APP_MODELS": str(models_dir), "DIGIT_APP_DRAWINGS_DB": str(models_dir.parent / DRAWINGS_FILE),
+           "PYTHONPATH": str(SLOW_TENSORFLOW)}
     with app_driver.AppServer(ARTIFACTS / "streamlit-first-visit.log", env=env) as server:
         page = app_driver.new_page(browser)
         page.goto(server.url)  # the moment the server answers, as a person opens the printed URL
