@@ -840,10 +840,10 @@ def training_mix(mnist_images, mnist_labels, seed, with_non_digits=True, left_ou
         groups.append((form_names("non-digits"), total * NON_DIGIT_SHARE))
     parts = {"train": [], "validation": []}
     for names, count in groups:
-        names = [name for name in names if name not in left_out]
-        per_form = count / sum(DRAWN_MORE.get(name, 1) for name in names)
-        for weight in sorted({DRAWN_MORE.get(name, 1) for name in names}):
-            alike = [name for name in names if DRAWN_MORE.get(name, 1) == weight]
+        weights = {name: DRAWN_MORE.get(name, 1) for name in names if name not in left_out}
+        per_form = count / sum(weights.values())
+        for weight in sorted(set(weights.values())):
+            alike = [name for name in weights if weights[name] == weight]
             amount = max(1, round(per_form * weight))
             for split, split_amount in (("train", amount), ("validation", max(1, round(amount * VALIDATION_SHARE)))):
                 images, labels, _, _ = cached(split_amount, seed, alike, split)
