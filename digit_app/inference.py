@@ -18,7 +18,7 @@ from digit_app.preprocess import canvas_to_mnist
 
 # A drawing is answered "not a digit" when that (calibrated) probability is above this: when the
 # model thinks it more likely than not. Chosen on validation data: against 0.7, it turns away about
-# half a point more non-digits and nearly no more real digits (bench/accuracy.py).
+# half a point more non-digits and nearly no more real digits (bench/not_a_digit_threshold.py).
 NOT_A_DIGIT_ABOVE = 0.5
 
 
