@@ -77,21 +77,28 @@ def test_clear_and_stroke_width_controls_are_there(app_store):
     assert 8 <= app.slider(key="stroke_width").value <= 40
 
 
-def _reading_page(probabilities):
-    """The reading part of the Draw page for a prediction with these probabilities."""
+def _reading_page(probabilities, not_digit_probability=None):
+    """The reading part of the Draw page for a prediction with these digit probabilities, and this
+    "not a digit" probability from a model that can tell (None: a model that cannot)."""
     import numpy as np
 
-    from digit_app.inference import Prediction
+    from digit_app.inference import NOT_A_DIGIT_ABOVE, Prediction
     from digit_app.ui.draw import reading_ui
 
     probabilities = np.array(probabilities, np.float32)
     model_input = np.zeros((28, 28), np.float32)
     canvas = np.zeros((280, 280, 4), np.uint8)
-    reading_ui(Prediction(int(np.argmax(probabilities)), probabilities, model_input), canvas, "a-model")
+    can_tell = not_digit_probability is not None
+    prediction = Prediction(
+        int(np.argmax(probabilities)), probabilities, model_input,
+        is_digit=not can_tell or not_digit_probability <= NOT_A_DIGIT_ABOVE,
+        can_tell_non_digits=can_tell, not_digit_probability=not_digit_probability or 0.0,
+    )
+    reading_ui(prediction, canvas, "a-model")
 
 
-def _run_reading(probabilities):
-    app = AppTest.from_function(_reading_page, args=(probabilities,), default_timeout=30)
+def _run_reading(probabilities, not_digit_probability=None):
+    app = AppTest.from_function(_reading_page, args=(probabilities, not_digit_probability), default_timeout=30)
     app.run()
     assert not app.exception, [exception.message for exception in app.exception]
     return app
@@ -109,6 +116,21 @@ def test_an_unsure_reading_says_so_and_names_the_top_two():
     app = _run_reading([0.0, 0.0, 0.0, 0.0, 0.45, 0.0, 0.0, 0.0, 0.0, 0.4 + 0.15])
     assert {metric.label: metric.value for metric in app.metric}["Prediction"] == "9"
     assert app.warning[0].value == "The model is unsure: it reads 9 (55%) or perhaps 4 (45%)."
+
+
+def test_a_drawing_turned_away_for_sure_says_so_and_shows_no_digit():
+    app = _run_reading([0.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.0], not_digit_probability=0.97)
+    assert not app.metric  # no reading, no confidence
+    assert app.warning[0].value == (
+        "**This doesn't look like a digit.** The model is 97% sure it is no digit. "
+        "If it is one, say which below: the model can learn from your answer."
+    )
+
+
+def test_a_drawing_turned_away_unsurely_also_names_the_likeliest_digit():
+    app = _run_reading([0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.05, 0.0, 0.0], not_digit_probability=0.55)
+    assert not app.metric
+    assert "The model is 55% sure it is no digit; as a digit, it would read 1 (40%)." in app.warning[0].value
 
 
 def test_pixel_view_enlarges_each_model_pixel_with_a_grid_between():

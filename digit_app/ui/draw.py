@@ -84,6 +84,14 @@ def unsure_text(prediction):
     return f"The model is unsure: it reads {first} ({first_probability:.0%}) or {alternative}."
 
 
+def not_a_digit_text(prediction):
+    """The answer to a drawing turned away; when the model is unsure of that, its likeliest digit too."""
+    text = f"**{NOT_A_DIGIT}** The model is {prediction.not_digit_probability:.0%} sure it is no digit"
+    if prediction.not_digit_probability < UNSURE_BELOW:
+        text += f"; as a digit, it would read {prediction.digit} ({prediction.confidence:.0%})"
+    return text + ". If it is one, say which below: the model can learn from your answer."
+
+
 def _clear_canvas():
     # A new key gives a new, empty canvas component (and a fresh undo history).
     st.session_state.canvas_generation += 1
@@ -148,11 +156,7 @@ def reading_ui(prediction, canvas, model_id):
     if not prediction.is_digit:
         with st.container(horizontal=True, gap="large"):
             with st.container(width=300):
-                st.warning(
-                    f"**{NOT_A_DIGIT}** The model is {prediction.not_digit_probability:.0%} sure it is no digit. "
-                    "If it is one, say which below: the model can learn from your answer.",
-                    icon=":material/block:",
-                )
+                st.warning(not_a_digit_text(prediction), icon=":material/block:")
             st.image(pixel_view(prediction.model_input), caption="What the model sees (28×28)", width=196)
         keep_ui(prediction, canvas, model_id)
         return
