@@ -218,3 +218,35 @@ def test_include_my_drawings_is_offered_once_there_are_drawings(app_store, job_m
     at.run()
     toggle = at.toggle(key="include_drawings")
     assert toggle.label == "Include my drawings (3)" and not toggle.disabled
+
+
+def _stop_part(phase, epoch, epochs_done):
+    """The Stop part of the Train page for a 50-epoch job stopped in this epoch, at batch 10 of 40."""
+    from digit_app import jobs
+    from digit_app.settings import TrainingSettings
+    from digit_app.ui.train import stop_ui
+
+    snapshot = jobs.JobSnapshot(
+        state=jobs.RUNNING, phase=phase, settings=TrainingSettings(epochs=50), epoch=epoch, batch=10,
+        batches_per_epoch=40, batch_loss=0.2, batch_accuracy=0.9, batch_points=[],
+        history={"loss": [0.3] * epochs_done}, started_at=0.0, elapsed_seconds=5.0, seconds_left=None,
+    )
+    stop_ui(snapshot)
+
+
+@pytest.mark.parametrize("phase, words", [
+    (jobs.STOPPING, "Stopping after the current batch. The model is kept if at least one whole epoch is done."),
+    (jobs.CHECKING, "Stopped at epoch 3, batch 10 of 40. Checking the model on the test set, then saving it…"),
+    (jobs.SAVING, "Stopped at epoch 3, batch 10 of 40. Saving the model…"),
+])
+def test_after_stop_each_phase_says_what_happens_and_where_training_stopped(phase, words):
+    # The browser test may miss the short phases after training between two refreshes of the page.
+    at = AppTest.from_function(_stop_part, args=(phase, 3, 2), default_timeout=30).run()
+    assert not at.exception, [exception.message for exception in at.exception]
+    assert [caption.value for caption in at.caption] == [words]
+    assert at.button(key="stop_training").disabled  # Stop has been pressed
+
+
+def test_a_job_stopped_in_its_first_epoch_says_nothing_is_kept():
+    at = AppTest.from_function(_stop_part, args=(jobs.CHECKING, 1, 0), default_timeout=30).run()
+    assert at.caption[0].value == "Stopped at epoch 1, batch 10 of 40: nothing will be kept, as no whole epoch was done. Finishing…"
