@@ -131,9 +131,11 @@ def test_stop_answers_at_once_and_shows_each_phase(page, screenshot):
     expect(outcome).to_be_visible()
     screenshot(page, "stopped")
     print("after Stop, first seen (s):", {phrase: round(seconds, 2) for phrase, seconds in seen.items()})
-    # The page answers Stop before the job ends, and shows the phases it catches in their order. On
-    # a quiet machine checking the test set and saving can both begin and end between two refreshes
-    # of the page; tests/test_ui_train.py checks what each phase says.
+    # The page answers Stop before the job ends, and shows the job's phases that it catches in their
+    # order. On a quiet machine checking the test set and saving can both begin and end between two
+    # refreshes of the page; tests/test_ui_train.py checks what each phase says. "Stopped at epoch"
+    # is left out of the order: it is the Stop caption under the charts, and the progress bar above
+    # them names the phase too, so within one refresh the browser can show the phase first.
     assert STOP_PHASES[0] in seen, f"the page did not answer Stop at once; it showed {list(seen)}"
-    shown = [phrase for phrase in STOP_PHASES if phrase in seen]
-    assert sorted(shown, key=seen.get) == shown, f"phases out of order: {seen}"
+    job_phases = [phrase for phrase in STOP_PHASES if phrase in seen and phrase != "Stopped at epoch"]
+    assert sorted(job_phases, key=seen.get) == job_phases, f"phases out of order: {seen}"
