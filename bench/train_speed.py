@@ -11,8 +11,9 @@ What it decided: the cnn architecture (digit_app/architectures.py). Batch norm a
 took 2.5-10 times as long per epoch for little accuracy. Its dense layer grew from 128 to 256 units
 when generated handwriting and non-digits joined the training set, at little cost next to the
 convolutions. Its two 5x5 convolutions became two pairs of 3x3 ones: epochs take twice as long
-(about 25 s against 13 s), so the default trains 30 epochs instead of 50 in about the same time,
-and reads re-drawn and restyled MNIST digits better (bench/accuracy.py).
+(about 25 s against 13 s), so the default trains fewer epochs, and reads re-drawn and restyled
+MNIST digits better (bench/accuracy.py). 27 epochs, not 30: on a slower day this machine took
+28.6 s an epoch, and 30 epochs with an empty drawing cache would have taken 15.3 minutes.
 """
 
 import argparse
