@@ -14,9 +14,9 @@ What it decided (inference.NOT_A_DIGIT_ABOVE), on three trainings of the default
 (30 epochs with seeds 1 and 2, and the shipped 27 epochs with seed 2): from 0.7 to 0.5, the
 non-digits turned away rose from 97.8-98.1% to 98.5-98.7%; MNIST validation digits turned away
 rose from 0.03-0.05% to 0.07-0.08% (1 to 3 more of 6,000), and re-drawn ones from 0.25-0.35% to
-0.30-0.45% (0 to 4 more of 2,000). 0.5 is the plain rule for
-a calibrated probability: answer "not a digit" when the model finds it more likely than not. Going
-lower, to 0.3, would turn away 0.3-0.6 points more non-digits and up to twice as many MNIST digits.
+0.30-0.45% (0 to 4 more of 2,000). 0.5 is the plain rule for a calibrated probability: answer
+"not a digit" when the model finds it more likely than not. Going lower, to 0.3, would turn away
+0.3-0.6 points more non-digits and up to twice as many MNIST digits.
 """
 
 import argparse
