@@ -30,13 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from digit_app import handwriting  # noqa: E402
-from digit_app.architectures import DIGIT_CLASSES  # noqa: E402
 from digit_app.data import load_mnist  # noqa: E402
-from digit_app.inference import NOT_A_DIGIT_ABOVE, Predictor, temperature_of  # noqa: E402
+from digit_app.inference import NOT_A_DIGIT_ABOVE, Predictor, split_readings, temperature_of  # noqa: E402
 from digit_app.model_store import ModelStore  # noqa: E402
 from digit_app.preprocess import canvas_to_mnist  # noqa: E402
 from digit_app.synthetic import redraw_as_canvas  # noqa: E402
-from digit_app.training import split_train_validation  # noqa: E402
+from digit_app.training import mnist_split  # noqa: E402
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 BATCH_SIZE = 1000
@@ -46,10 +45,9 @@ REDRAW_STREAM = 7  # the re-drawing's random stream: apart from bench/accuracy.p
 def validation_digits(metadata, mnist, redrawn_count):
     """{name: (images float32 (N, 28, 28), labels)}: the model's MNIST validation digits, raw and re-drawn."""
     settings = metadata.get("settings", {})
-    x, y = mnist.x_train, mnist.y_train
-    if settings.get("max_train_samples"):
-        x, y = x[: settings["max_train_samples"]], y[: settings["max_train_samples"]]
-    _, _, x_val, y_val = split_train_validation(x, y, settings.get("validation_fraction", 0.1), settings.get("seed", 0))
+    _, _, x_val, y_val = mnist_split(
+        mnist.x_train, mnist.y_train, settings.get("max_train_samples"), settings.get("validation_fraction", 0.1), settings.get("seed", 0)
+    )
     if not len(x_val):
         raise SystemExit("This model kept no validation digits (validation fraction 0); pick a model trained with some.")
     rng = np.random.default_rng(REDRAW_STREAM)
@@ -77,7 +75,7 @@ def main():
     model_store = ModelStore()
     model_id = args.model or model_store.active_id()
     predictor = Predictor(model_store.load(model_id), model_id, temperature_of(model_store, model_id))
-    if predictor.model.output_shape[-1] <= DIGIT_CLASSES:
+    if not predictor.can_tell_non_digits:
         raise SystemExit(f"{model_id} has no 'not a digit' output; pick a model trained with generated handwriting.")
 
     def probabilities(images):
@@ -85,19 +83,19 @@ def main():
 
     digit_sets = validation_digits(model_store.metadata(model_id), load_mnist(), args.redrawn)
     digit_sets["generator digits"] = generated(args.per_form, "digits")
-    digit_sets = {name: (probabilities(images), labels) for name, (images, labels) in digit_sets.items()}
-    non_digits = probabilities(generated(args.per_form, "non-digits")[0])
+    digit_sets = {name: (split_readings(probabilities(images)), labels) for name, (images, labels) in digit_sets.items()}
+    _, non_digits = split_readings(probabilities(generated(args.per_form, "non-digits")[0]))
 
     print(f"model: {model_id}; now used: {NOT_A_DIGIT_ABOVE}")
     print("threshold  " + "  ".join(f"{name} ({len(labels)}): turned away, accuracy" for name, (_, labels) in digit_sets.items())
           + f"  non-digits ({len(non_digits)}) turned away")
     for threshold in THRESHOLDS:
         row = [f"{threshold:9.2f}"]
-        for readings, labels in digit_sets.values():
-            rejected = readings[:, DIGIT_CLASSES] > threshold
-            right = ~rejected & (readings[:, :DIGIT_CLASSES].argmax(axis=1) == labels)
+        for (digits, not_digit), labels in digit_sets.values():
+            rejected = not_digit > threshold
+            right = ~rejected & (digits.argmax(axis=1) == labels)
             row.append(f"{100 * rejected.mean():6.2f}% {100 * right.mean():6.2f}%")
-        row.append(f"{100 * np.mean(non_digits[:, DIGIT_CLASSES] > threshold):6.2f}%")
+        row.append(f"{100 * np.mean(non_digits > threshold):6.2f}%")
         print("  ".join(row))
 
 

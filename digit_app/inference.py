@@ -80,15 +80,7 @@ class Predictor:
 
     def predict_image(self, model_input):
         """A Prediction for one (28, 28) float32 model input."""
-        digit_probabilities, not_digit = split_readings(self.predict_batch(model_input[None]))
-        return Prediction(
-            digit=int(np.argmax(digit_probabilities[0])),
-            probabilities=digit_probabilities[0],
-            model_input=model_input,
-            is_digit=bool(not_digit[0] <= NOT_A_DIGIT_ABOVE),
-            can_tell_non_digits=self.can_tell_non_digits,
-            not_digit_probability=float(not_digit[0]),
-        )
+        return prediction_from(self.predict_batch(model_input[None])[0], model_input)
 
     def predict_canvas(self, rgba):
         """A Prediction for a canvas image (H, W, 4) uint8, or None when there is nothing to read."""
@@ -105,6 +97,20 @@ def temperature_of(model_store, model_id):
     except (OSError, ValueError):
         return 1.0
     return float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else 1.0
+
+
+def prediction_from(probabilities, model_input):
+    """The Prediction for one row of predict_batch's probabilities (10, or 11 from a model that can
+    tell non-digits) and the model input it was read from."""
+    digit_probabilities, not_digit = split_readings(np.asarray(probabilities)[None])
+    return Prediction(
+        digit=int(np.argmax(digit_probabilities[0])),
+        probabilities=digit_probabilities[0],
+        model_input=model_input,
+        is_digit=bool(not_digit[0] <= NOT_A_DIGIT_ABOVE),
+        can_tell_non_digits=len(probabilities) > DIGIT_CLASSES,
+        not_digit_probability=float(not_digit[0]),
+    )
 
 
 def readings(probabilities):

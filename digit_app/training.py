@@ -118,6 +118,14 @@ def split_train_validation(x, y, validation_fraction, seed):
     return x[train], y[train], x[validation], y[validation]
 
 
+def mnist_split(x, y, max_train_samples, validation_fraction, seed):
+    """(x_train, y_train, x_val, y_val): the MNIST digits a training uses, the first
+    max_train_samples of them (all when None), split by validation_fraction and seed."""
+    if max_train_samples is not None:
+        x, y = x[:max_train_samples], y[:max_train_samples]
+    return split_train_validation(x, y, validation_fraction, seed)
+
+
 def augment_batch(images, seed=None, strength=1.0):
     """Random affine warp (rotation, shear, scale, shift) and stroke thickness, per image.
 
@@ -316,10 +324,9 @@ def train(
     """
     started = time.monotonic()
     mnist = data if data is not None else load_mnist()
-    x, y = mnist.x_train, mnist.y_train
-    if settings.max_train_samples is not None:
-        x, y = x[: settings.max_train_samples], y[: settings.max_train_samples]
-    x_train, y_train, x_val, y_val = split_train_validation(x, y, settings.validation_fraction, settings.seed)
+    x_train, y_train, x_val, y_val = mnist_split(
+        mnist.x_train, mnist.y_train, settings.max_train_samples, settings.validation_fraction, settings.seed
+    )
     num_mnist = len(x_train)  # the drawings' weight is reckoned against MNIST alone
     num_classes = WITH_NOT_A_DIGIT if settings.handwriting else DIGIT_CLASSES
     if initial_model is not None:

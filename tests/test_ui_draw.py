@@ -82,19 +82,13 @@ def _reading_page(probabilities, not_digit_probability=None):
     "not a digit" probability from a model that can tell (None: a model that cannot)."""
     import numpy as np
 
-    from digit_app.inference import NOT_A_DIGIT_ABOVE, Prediction
+    from digit_app.inference import prediction_from
     from digit_app.ui.draw import reading_ui
 
-    probabilities = np.array(probabilities, np.float32)
+    row = list(probabilities) + ([] if not_digit_probability is None else [not_digit_probability])
     model_input = np.zeros((28, 28), np.float32)
     canvas = np.zeros((280, 280, 4), np.uint8)
-    can_tell = not_digit_probability is not None
-    prediction = Prediction(
-        int(np.argmax(probabilities)), probabilities, model_input,
-        is_digit=not can_tell or not_digit_probability <= NOT_A_DIGIT_ABOVE,
-        can_tell_non_digits=can_tell, not_digit_probability=not_digit_probability or 0.0,
-    )
-    reading_ui(prediction, canvas, "a-model")
+    reading_ui(prediction_from(np.array(row, np.float32), model_input), canvas, "a-model")
 
 
 def _run_reading(probabilities, not_digit_probability=None):
