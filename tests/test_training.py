@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from digit_app import handwriting
-from digit_app.architectures import ARCHITECTURES, build_model
+from digit_app.architectures import ARCHITECTURES, MIXED_PRECISION, bfloat16_processor, build_model, trains_in_bfloat16
 from digit_app.evaluation import canvas_accuracy, to_model_input
 from digit_app.settings import (
     DRAWINGS_LOSS_SHARE, MAX_DRAWING_WEIGHT, TrainingSettings, capped_train_samples, digits_learned_from,
@@ -30,6 +30,43 @@ def test_every_architecture_gives_ten_probabilities(name):
     assert out.shape == (3, 10)
     np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-5)
     assert (out >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "flags, native",
+    [("fpu sse avx512f amx_bf16 amx_tile", True), ("fpu avx512f avx512_bf16", True), ("fpu sse avx2 avx512f", False)],
+)
+def test_bfloat16_is_used_only_where_the_processor_computes_it(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: some cpu\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    assert bfloat16_processor(cpuinfo) is native
+    assert bfloat16_processor(tmp_path / "missing") is False
+
+
+def test_the_notebook_nets_train_in_float32():
+    assert not trains_in_bfloat16("dense-128") and not trains_in_bfloat16("dense-32-64")
+    assert trains_in_bfloat16("cnn") is bfloat16_processor()
+
+
+def test_a_mixed_precision_cnn_computes_in_bfloat16_and_answers_in_float32():
+    model = build_model("cnn", seed=0, dtype_policy=MIXED_PRECISION)
+    assert model.get_layer("conv_32a").compute_dtype == "bfloat16"
+    assert model.get_layer("conv_32a").kernel.dtype == "float32"
+    out = model(np.random.default_rng(0).random((2, 28, 28), dtype=np.float32))
+    assert out.dtype == "float32"
+    np.testing.assert_allclose(out.numpy().sum(axis=1), 1, atol=1e-5)
+    assert build_model("cnn", seed=0).get_layer("conv_32a").compute_dtype == "float32"  # the policy was put back
+
+
+@pytest.mark.skipif(not bfloat16_processor(), reason="this processor does not compute bfloat16")
+def test_a_cnn_trained_in_bfloat16_is_kept_in_float32_with_its_weights(small_mnist):
+    result = train(TrainingSettings("cnn", epochs=2, batch_size=100, handwriting=False), data=small_mnist)
+    assert result.precision == MIXED_PRECISION and result.metadata("test")["precision"] == MIXED_PRECISION
+    assert {layer.compute_dtype for layer in result.model.layers} == {"float32"}
+    assert result.test_accuracy > 0.8  # 1,800 digits, 2 epochs: it learnt in bfloat16
+    fine_tuned = train(TrainingSettings("cnn", epochs=1, batch_size=100, handwriting=False), data=small_mnist,
+                       initial_model=result.model)
+    assert fine_tuned.precision == "float32"  # a fine-tune starts from the kept float32 model
 
 
 def test_unknown_architecture_is_refused():
