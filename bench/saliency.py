@@ -11,7 +11,9 @@ wiping the top 5, 10 and 20 pixels, how often the reading flips to another class
 the median time per map on this machine.
 
 On the default CNN (2026-11-22), margin left after wiping the top 5/10/20 pixels: occlusion 0.44,
-0.18, 0.07; gradient x input 0.48, 0.26, 0.09; random ink pixels 0.92, 0.82, 0.71. On dense-128
+0.18, 0.07; gradient x input 0.48, 0.26, 0.09; random ink pixels 0.92, 0.82, 0.71. On the default
+retrained with twice the handwriting (2026-11-23): occlusion 0.49, 0.31, 0.14; gradient x input
+0.46, 0.36, 0.18; random 0.93, 0.80, 0.64. On dense-128
 gradient x input does better (0.50, 0.12, -0.37 against 0.59, 0.20, -0.24); its maps are speckled.
 """
 
