@@ -274,19 +274,24 @@ def _ranks_among_best(study, value, number, keep_best):
     return len(better) < keep_best
 
 
-def best_trials(study, keep_best):
+def best_trials(study, keep_best, completed=None):
+    """The best `keep_best` of the completed trials (read from the study unless given), best first."""
     from optuna.trial import TrialState
 
-    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if completed is None:
+        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return sorted(completed, key=lambda trial: _rank_key(trial.value, trial.number))[:keep_best]
 
 
 def remove_dropped_models(study, settings, model_store):
-    """Delete the saved models of trials that are no longer among the best few."""
+    """Delete the saved models of trials that are no longer among the best few. One reading of the
+    study decides both: a trial another worker completes in between is judged next time, not
+    deleted as "not among the best" that were chosen without it."""
     from optuna.trial import TrialState
 
-    best = {trial.number for trial in best_trials(study, settings.keep_best)}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    best = {trial.number for trial in best_trials(study, settings.keep_best, completed)}
+    for trial in completed:
         model_id = trial.user_attrs.get("model_id")
         if trial.number not in best and model_id and model_store.exists(model_id):
             try:

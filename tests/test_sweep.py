@@ -133,3 +133,41 @@ def test_settings_are_checked_and_passed_whole_to_each_trial():
         sweep.SweepSettings(epochs=(5, 2))
     with pytest.raises(ValueError, match="Study name 'a/b' cannot name its models"):
         sweep.SweepSettings(study="a/b")
+
+
+def test_a_trial_completed_by_another_worker_meanwhile_keeps_its_model(tmp_path):
+    """The race two workers met: one works out the best trials, the other completes a better one and
+    saves its model, and then the first deletes every completed trial outside its (stale) best."""
+    from digit_app.architectures import build_model
+
+    model_store = ModelStore(tmp_path / "models")
+    settings = sweep.SweepSettings(num_trials=3, keep_best=1, study="race", base=TrainingSettings())
+    study = optuna.create_study(direction="maximize")
+    model = build_model("dense-32-64", seed=0)
+
+    def complete(value):
+        trial = study.ask()
+        model_id = f"race-trial-{trial.number}"
+        model_store.save(model, {"architecture": "dense-32-64"}, model_id=model_id)
+        trial.set_user_attr("model_id", model_id)
+        study.tell(trial, value)
+
+    complete(0.90)
+    complete(0.80)  # out of the best one: its model goes
+    reads = []
+    get_trials = study.get_trials
+
+    def get_trials_while_another_worker_finishes(*args, **kwargs):
+        trials = get_trials(*args, **kwargs)
+        if not reads:
+            complete(0.95)  # the other worker, between this worker's reads of the study
+        reads.append(len(trials))
+        return trials
+
+    study.get_trials = get_trials_while_another_worker_finishes
+    sweep.remove_dropped_models(study, settings, model_store)
+    assert not model_store.exists("race-trial-1")
+    assert model_store.exists("race-trial-2")  # judged by the next clean-up, not deleted unseen
+    study.get_trials = get_trials
+    sweep.remove_dropped_models(study, settings, model_store)
+    assert sorted(meta["id"] for meta in model_store.list()) == ["race-trial-2"]
