@@ -238,13 +238,14 @@ def started_by(snapshot):
     return f"you at {moment}" if snapshot.owner.session == job_owner().session else f"{snapshot.owner.name} at {moment}"
 
 
-def stop_job(job_id):
+def stop_job(job_id, confirmed=False):
     """The Stop button's callback: the host, or whoever started the job, may stop it; someone
-    else's job only once confirmed."""
+    else's job only with "Yes, stop it" (confirmed). Stop itself never confirms: a click that
+    reaches the server twice asks twice rather than stopping unasked."""
     snapshot = resources.job_manager().job(job_id).snapshot()
     if not access.can_stop_job(access.current_role(), snapshot.owner.session):
         return
-    if snapshot.owner.session == job_owner().session or st.session_state.get(CONFIRM_STOP_KEY) == job_id:
+    if snapshot.owner.session == job_owner().session or (confirmed and st.session_state.get(CONFIRM_STOP_KEY) == job_id):
         st.session_state.pop(CONFIRM_STOP_KEY, None)
         resources.job_manager().stop(job_id, requested_by=job_owner().name)
     else:
@@ -336,7 +337,7 @@ def stop_ui(snapshot):
         st.warning(f"This job was started by {started_by(snapshot)}. Stop it for them?", icon=":material/warning:")
         yes_column, no_column, _ = st.columns([1, 1, 2])
         yes_column.button("Yes, stop it", key="confirm_stop_training", type="primary", on_click=stop_job,
-                          args=(snapshot.job_id,))
+                          args=(snapshot.job_id, True))
         no_column.button("Cancel", key="cancel_stop_training", on_click=cancel_stop)
         return
     st.button("Stop", key="stop_training", icon=":material/stop:", on_click=stop_job, args=(snapshot.job_id,),
