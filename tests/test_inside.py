@@ -180,6 +180,7 @@ def test_maps_picture_lays_out_every_map(default_inspector, seven):
     _, convolution, _, second, dense = default_inspector.layer_views(seven)
     picture = inside.maps_image(convolution)  # 32 maps of 24x24, each doubled, 8 a row
     assert picture.shape == (4 * 48 + 3 * inside.MAP_GAP, 8 * 48 + 7 * inside.MAP_GAP, 3)
+
     def tile(channel):
         row, column = divmod(channel, inside.MAP_COLUMNS)
         return picture[row * 50 : row * 50 + 48, column * 50 : column * 50 + 48]

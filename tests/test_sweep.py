@@ -154,14 +154,15 @@ def test_a_trial_completed_by_another_worker_meanwhile_keeps_its_model(tmp_path)
 
     complete(0.90)
     complete(0.80)  # out of the best one: its model goes
-    reads = []
     get_trials = study.get_trials
+    other_worker_done = False
 
     def get_trials_while_another_worker_finishes(*args, **kwargs):
+        nonlocal other_worker_done
         trials = get_trials(*args, **kwargs)
-        if not reads:
-            complete(0.95)  # the other worker, between this worker's reads of the study
-        reads.append(len(trials))
+        if not other_worker_done:
+            other_worker_done = True
+            complete(0.95)  # the other worker, just after this worker's first read of the study
         return trials
 
     study.get_trials = get_trials_while_another_worker_finishes
