@@ -16,8 +16,9 @@ MNIST digits better (bench/accuracy.py). Where the processor computes bfloat16 i
 AVX-512 BF16, as here), the cnn trains in mixed bfloat16 and is kept in float32: its epochs took
 about 10 s instead of 25 s, and the model read MNIST and the canvas sets as well; the notebook
 nets stay in float32. The time saved went into twice the generated handwriting (its epochs take
-about 16 s) and 36 epochs instead of 27: the default trained in 12.6 minutes with an empty
-drawing cache, where a slower day (28.6 s an epoch in float32 against 25 s) would make it about 14.
+16-21 s) and 32 epochs instead of 27. 36 epochs trained in 12.6 minutes with an empty drawing
+cache, but at a slower hour this bench put them at 15.0 (20.7 s an epoch, 158 s of drawing); 32
+epochs trained in 13.3 minutes at such an hour, and read the validation sets as well.
 """
 
 import argparse

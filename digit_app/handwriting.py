@@ -36,9 +36,9 @@ NOT_A_DIGIT = 10  # the class of a drawing that is no digit: models with 11 outp
 # Separate random streams: whatever the seed, no training drawing is also a validation or an
 # evaluation drawing.
 SPLITS = {"train": 0, "validation": 1, "evaluation": 2}
-# The two shares below were 0.4 and 0.3. At 0.8 each, trained in bfloat16 for 36 epochs, the cnn
-# did better on every validation set (MNIST, re-drawn MNIST, non-digits: bench/not_a_digit_threshold.py)
-# and turned away more of bench/accuracy.py's non-digits; an epoch takes about 16 s here.
+# The two shares below were 0.4 and 0.3. At 0.8 each, trained in bfloat16 for 32 or 36 epochs, the
+# cnn did better on every validation set (MNIST, re-drawn MNIST, non-digits:
+# bench/not_a_digit_threshold.py); an epoch takes 16-20 s here.
 DRAWINGS_PER_MNIST_DIGIT = 0.8  # how many generated drawings a training adds per MNIST digit it learns from
 NON_DIGIT_SHARE = 0.35  # of the generated drawings, those that are no digit
 # Forms drawn this many times as often as the others of their group: a scribble has no set shape,
