@@ -12,8 +12,9 @@ the median time per map on this machine.
 
 On the default CNN (2026-11-22), margin left after wiping the top 5/10/20 pixels: occlusion 0.44,
 0.18, 0.07; gradient x input 0.48, 0.26, 0.09; random ink pixels 0.92, 0.82, 0.71. On the default
-retrained with twice the handwriting (2026-11-23): occlusion 0.49, 0.31, 0.14; gradient x input
-0.46, 0.36, 0.18; random 0.93, 0.80, 0.64. On dense-128
+retrained with twice the handwriting for 32 epochs (2026-11-23): occlusion 0.41, 0.20, 0.08;
+gradient x input 0.44, 0.23, 0.12; random 0.94, 0.83, 0.63 (for 36 epochs: 0.49, 0.31, 0.14;
+0.46, 0.36, 0.18; 0.93, 0.80, 0.64). On dense-128
 gradient x input does better (0.50, 0.12, -0.37 against 0.59, 0.20, -0.24); its maps are speckled.
 """
 
