@@ -352,13 +352,12 @@ def train(
         x_train, y_train, weights = _with_drawings(x_train, y_train, drawings, weight)
 
     keras.utils.set_random_seed(settings.seed)
-    if initial_model is not None:
-        precision = "float32"  # a fine-tune goes on in its model's float32
-    elif precision is None:
-        precision = MIXED_PRECISION if trains_in_bfloat16(settings.architecture) else "float32"
     if initial_model is None:
+        if precision is None:
+            precision = MIXED_PRECISION if trains_in_bfloat16(settings.architecture) else "float32"
         model = build_model(settings.architecture, num_classes=num_classes, dtype_policy=precision)
     else:
+        precision = "float32"  # a fine-tune goes on in its model's float32
         model = keras.models.clone_model(initial_model)
         model.set_weights(initial_model.get_weights())
     batches_per_epoch = math.ceil(len(x_train) / settings.batch_size)
