@@ -9,6 +9,8 @@ PIP_FLAGS := --retries 10 --timeout 60 --resume-retries 50
 define pip_install
 for try in 1 2 3 4; do $(PYTHON) -m pip install $(PIP_FLAGS) $(1) && exit 0; sleep $$((30 * try)); done; exit 1
 endef
+# apt-get retries a broken download too.
+APT_FLAGS := -o Acquire::Retries=5
 
 .PHONY: run test chromium
 
@@ -35,5 +37,5 @@ $(VENV)/installed-dev: $(VENV)/installed requirements-dev.txt
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not needed).
 chromium:
 	@test -x $(CHROMIUM) || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
-	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get $(APT_FLAGS) update && apt-get $(APT_FLAGS) install -y chromium; \
+	  else sudo apt-get $(APT_FLAGS) update && sudo apt-get $(APT_FLAGS) install -y chromium; fi; }
