@@ -25,6 +25,7 @@ import dataclasses
 import datetime
 import os
 import socket
+import time
 
 from digit_app.model_store import ModelStore, validate_id
 from digit_app.architectures import ARCHITECTURES
@@ -42,6 +43,8 @@ PRUNER_STARTUP_TRIALS = 3
 PRUNER_WARMUP_EPOCHS = 2  # the first epoch says too little: a trial can be pruned from its second on
 TAKEN_STATES = ("RUNNING", "COMPLETE", "PRUNED")  # a trial in these counts towards num_trials
 SOURCE = "sweep"
+# Workers that open a new database together race to create Optuna's tables there; the losers try again.
+DATABASE_OPEN_ATTEMPTS = 5
 
 
 def default_study_name():
@@ -115,9 +118,25 @@ def storage_for(settings, model_store):
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     if settings.storage:
-        return optuna.storages.RDBStorage(settings.storage)
+        return database_storage(settings.storage)
     model_store.root.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(model_store.root / JOURNAL_FILE)))
+
+
+def database_storage(url):
+    """Optuna's RDBStorage on a database URL. The first worker on a new database creates Optuna's
+    tables there; a second that starts at the same moment tries to create them too and fails on a
+    duplicate key or an existing table. It waits a moment and tries again: then it finds them."""
+    import optuna
+    import sqlalchemy.exc
+
+    for attempt in range(1, DATABASE_OPEN_ATTEMPTS + 1):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, optuna.exceptions.StorageInternalError):
+            if attempt == DATABASE_OPEN_ATTEMPTS:
+                raise
+            time.sleep(0.5 * attempt)
 
 
 def open_study(settings, model_store):

@@ -6,7 +6,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import optuna
@@ -73,26 +75,47 @@ def test_two_workers_share_a_study_in_the_local_journal_file(tmp_path):
 
 @pytest.fixture
 def postgres_url():
+    """A new, empty database on the PostgreSQL server, as a worker meets it the first time: a schema
+    of its own, dropped afterwards."""
     url = os.environ.get(POSTGRES_ENV_VAR, POSTGRES_URL)
     try:
         import sqlalchemy
 
-        with sqlalchemy.create_engine(url).connect():
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect():
             pass
     except Exception as error:
         pytest.skip(f"no PostgreSQL server at {url} ({type(error).__name__}); run '.ci/postgres start' as root "
                     f"or set {POSTGRES_ENV_VAR} to a database URL")
-    return url
+    schema = f"test_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
 
 
 def test_two_workers_share_a_study_in_postgresql(tmp_path, postgres_url):
-    study_name = f"shared-{uuid.uuid4().hex[:8]}"
-    outputs = run_two_workers(tmp_path / "models", study_name, storage=postgres_url)
-    study = optuna.load_study(study_name=study_name, storage=postgres_url)
-    try:
-        check_shared_study(study, outputs, ModelStore(tmp_path / "models"))
-    finally:
-        optuna.delete_study(study_name=study_name, storage=postgres_url)
+    outputs = run_two_workers(tmp_path / "models", "shared", storage=postgres_url)
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    check_shared_study(study, outputs, ModelStore(tmp_path / "models"))
+
+
+def test_workers_that_open_a_new_database_at_once_all_get_its_storage(postgres_url):
+    """Each opening creates Optuna's tables if they are missing: four at once on a new database
+    collide, as two workers started together do (seen in CI)."""
+    workers = 4
+    together = threading.Barrier(workers)
+
+    def open_storage(_):
+        together.wait()
+        return sweep.database_storage(postgres_url)
+
+    with ThreadPoolExecutor(workers) as pool:
+        storages = list(pool.map(open_storage, range(workers)))
+    study_id = storages[0].create_new_study([optuna.study.StudyDirection.MAXIMIZE], "seen-by-all")
+    assert [storage.get_study_id_from_name("seen-by-all") for storage in storages] == [study_id] * workers
 
 
 def test_a_weak_trial_is_pruned_through_the_per_epoch_callback(tmp_path, small_mnist):
