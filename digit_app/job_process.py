@@ -174,9 +174,10 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
         return jobs.STOPPED, {}  # stopped while loading: nothing to train, test or save
     result = train(settings, on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end,
                    on_validation=progress.on_validation, stop_event=stop_event, drawings=drawings, data=data)
-    fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss}
+    fields = {}
     if result.epochs_completed >= 1:
-        fields.update(save_with_test_figures(result, result.metadata(jobs.SOURCE), data, model_store, progress, folder))
+        fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+                  **save_with_test_figures(result, result.metadata(jobs.SOURCE), data, model_store, progress, folder)}
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 
@@ -194,12 +195,11 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
         on_batch_end=progress.on_batch_end, on_epoch_end=progress.on_epoch_end, on_validation=progress.on_validation,
         stop_event=stop_event,
     )
-    fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
-              "fine_tune": result.scores.__dict__}
+    fields = {}
     if result.epochs_completed >= 1:
-        fields.update(save_with_test_figures(
-            result.training, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder
-        ))
+        fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
+                  "fine_tune": result.scores.__dict__, **save_with_test_figures(
+                      result.training, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder)}
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 

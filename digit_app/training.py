@@ -202,6 +202,11 @@ def sample_loss_and_accuracy(model, images, labels):
     return float(-np.mean(np.log(chosen))), float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
+class _StopAsked(Exception):
+    """Ends model.fit at once when a stop is asked. Keras' own stop_training would first check
+    the whole validation set at the end of the broken epoch, which is thrown away anyway."""
+
+
 class _Reporter(keras.callbacks.Callback):
     """Forwards Keras' callbacks to plain functions, checks the validation sample within each
     epoch, keeps the points of the curves, and stops after a batch when asked."""
@@ -246,7 +251,7 @@ class _Reporter(keras.callbacks.Callback):
         if batch + 1 in self.validation_batches:
             self._check_sample(progress)
         if self.stop_event is not None and self.stop_event.is_set():
-            self.model.stop_training = True
+            raise _StopAsked
 
     def _check_sample(self, progress):
         started = time.monotonic()
@@ -311,7 +316,8 @@ def train(
       (`validations_per_epoch` of them, evenly spread, the last at the epoch's end); point is
       [fractional epoch, epoch, batch, val_loss, val_accuracy].
     - stop_event: once set, training ends after the current batch; the result keeps the
-      epochs that were completed.
+      epochs that were completed. Stopped within the first epoch, it is not checked at all: its
+      test figures are NaN and it has no temperature, test probabilities or canvas accuracy.
     - initial_model: start from these weights (fine-tuning) instead of a new model.
     - drawings: the user's (images uint8 (N, 28, 28), labels) added to the training set, each
       weighted so that together they carry `drawings_loss_share` of the loss (drawing_weight);
@@ -374,19 +380,24 @@ def train(
     sample = validation_sample(x_val, y_val, len(x_train), settings.seed) if len(x_val) else None
     reporter = _Reporter(settings.epochs, batches_per_epoch, (on_batch_end, on_epoch_end, on_validation),
                          stop_event, sample, validations_per_epoch)
-    model.fit(train_data, epochs=settings.epochs, validation_data=validation_data, callbacks=[reporter], shuffle=False, verbose=0)
+    try:
+        model.fit(train_data, epochs=settings.epochs, validation_data=validation_data, callbacks=[reporter],
+                  shuffle=False, verbose=0)
+    except _StopAsked:
+        pass
     if precision != "float32":
         # The same weights in a float32 model, which loads anywhere and reads one drawing faster:
         # here the cnn's call took 0.6 ms in float32 and 0.9 ms in bfloat16.
         trained, model = model, build_model(settings.architecture, num_classes=num_classes)
         model.set_weights(trained.get_weights())
 
-    temperature = 1.0
-    if len(x_val):
-        temperature = fit_temperature(predict(model, x_val), y_val)
-    test_probabilities = predict(model, mnist.x_test)
-    test_loss, test_accuracy = score_readings(test_probabilities, temperature, mnist.y_test)
-    drawn_accuracy = canvas_accuracy(model, temperature)
+    temperature, test_loss, test_accuracy, test_probabilities, drawn_accuracy = 1.0, math.nan, math.nan, None, None
+    if reporter.history["loss"]:  # stopped within its first epoch, a training has no model worth checking
+        if len(x_val):
+            temperature = fit_temperature(predict(model, x_val), y_val)
+        test_probabilities = predict(model, mnist.x_test)
+        test_loss, test_accuracy = score_readings(test_probabilities, temperature, mnist.y_test)
+        drawn_accuracy = canvas_accuracy(model, temperature)
     return TrainingResult(
         model=model,
         settings=settings,

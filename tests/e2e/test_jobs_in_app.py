@@ -1,5 +1,5 @@
-"""Jobs in the real app: a training outlives a killed server and the restarted page follows it to
-its end; a sweep shows its trials live on the Train page."""
+"""Jobs in the real app: a training outlives a killed server, and the restarted page follows it and
+stops it; a sweep shows its trials live on the Train page."""
 
 import re
 import shutil
@@ -11,9 +11,10 @@ from tests.e2e import app_driver
 from tests.e2e.conftest import ARTIFACTS
 
 JOB_TIMEOUT_MS = 300_000
-# cnn on 4,500 digits: about 2.5 s an epoch here, so 25 epochs outlast a server restart by far.
+# cnn on 4,500 digits: 2.5 s to 30 s an epoch on the machines seen, so 50 epochs outlast a server
+# restart by far on any of them; the test stops the job once the restarted page has shown it running.
 RESTART_TRAIN_LIMIT = "5000"
-RESTART_EPOCHS = "25"
+RESTART_EPOCHS = "50"
 
 
 def open_train_page(browser, url):
@@ -22,7 +23,7 @@ def open_train_page(browser, url):
     return page
 
 
-def test_a_training_outlives_a_killed_server_and_the_restarted_page_follows_it_to_its_end(
+def test_a_training_outlives_a_killed_server_and_the_restarted_page_follows_and_stops_it(
     browser, models_dir, tmp_path, screenshot
 ):
     models = tmp_path / "models"  # its own store: the job folder must not mix with other tests' jobs
@@ -37,7 +38,7 @@ def test_a_training_outlives_a_killed_server_and_the_restarted_page_follows_it_t
         epochs.fill(RESTART_EPOCHS)
         app_driver.rerun_after(page, lambda: epochs.press("Enter"))
         page.locator(".st-key-start_training button").click()
-        expect(page.get_by_text(re.compile(r"^Epoch 2 of 25 · batch"))).to_be_visible(timeout=JOB_TIMEOUT_MS)
+        expect(page.get_by_text(re.compile(r"^Epoch 2 of 50 · batch"))).to_be_visible(timeout=JOB_TIMEOUT_MS)
         screenshot(page, "before-the-kill")
         first_server.process.kill()  # no clean shut-down: as a crash or an OOM kill would do
         first_server.process.wait()
@@ -46,16 +47,17 @@ def test_a_training_outlives_a_killed_server_and_the_restarted_page_follows_it_t
     with app_driver.AppServer(ARTIFACTS / "restart-second-server.log", env=env, port=port) as second_server:
         page = open_train_page(browser, second_server.url)
         expect(page.get_by_text("Training…")).to_be_visible()
-        progress = page.get_by_text(re.compile(r"^Epoch \d+ of 25 · batch"))
+        progress = page.get_by_text(re.compile(r"^Epoch \d+ of 50 · batch"))
         expect(progress).to_be_visible()
-        epoch_seen = int(re.match(r"Epoch (\d+)", progress.inner_text()).group(1))
-        assert epoch_seen < 25, "the job ended before the restarted server could show it running"
         screenshot(page, "followed-after-the-restart")
-        finished = page.get_by_text(re.compile(r"^Finished in "))
-        expect(finished).to_be_visible(timeout=JOB_TIMEOUT_MS)
-        expect(page.get_by_text("25 of 25")).to_be_visible()  # the Epochs metric of the results
-        screenshot(page, "finished-after-the-restart")
-        model_id = re.search(r"Saved as (\S+?)\.?$", finished.inner_text()).group(1).strip("`")
+        # Whoever started it left with the first server: the host stops it for them, once asked.
+        page.locator(".st-key-stop_training button").click()
+        page.locator(".st-key-confirm_stop_training button").click()
+        stopped = page.get_by_text(re.compile(r"^Stopped after \d+ of 50 epochs"))
+        expect(stopped).to_be_visible(timeout=JOB_TIMEOUT_MS)
+        stopped.scroll_into_view_if_needed()
+        screenshot(page, "stopped-after-the-restart")
+        model_id = re.search(r"saved as (\S+?)\.?$", stopped.inner_text()).group(1).strip("`")
         assert (models / f"{model_id}.keras").exists()
         page.close()
 
