@@ -104,7 +104,7 @@ def test_two_workers_share_a_study_in_postgresql(tmp_path, postgres_url):
 
 def test_workers_that_open_a_new_database_at_once_all_get_its_storage(postgres_url):
     """Each opening creates Optuna's tables if they are missing: four at once on a new database
-    collide, as two workers started together do (seen in CI)."""
+    collide, as two workers started together do (the two-worker test met it on a slower machine)."""
     workers = 4
     together = threading.Barrier(workers)
 
