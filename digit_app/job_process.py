@@ -142,14 +142,14 @@ def load_data(folder):
 
 def save_with_test_figures(training, metadata, data, model_store, progress, folder):
     """Save a TrainingResult's model with its confusion matrix and mistakes beside the job; returns
-    the result fields."""
+    the result fields: its test figures and model id."""
     progress.set(phase=jobs.CHECKING)
     matrix, mistakes = figures_on_test_set(training.test_probabilities, data.x_test, data.y_test)
     progress.set(phase=jobs.SAVING)
     model_id = model_store.save(training.model, metadata)
     np.savez(Path(folder) / jobs.ARRAYS, confusion_matrix=matrix, images=mistakes.images,
              predicted=mistakes.predicted, true=mistakes.true, confidence=mistakes.confidence)
-    return {"model_id": model_id}
+    return {"test_accuracy": training.test_accuracy, "test_loss": training.test_loss, "model_id": model_id}
 
 
 def load_drawings(folder, spec):
@@ -176,8 +176,7 @@ def run_training(spec, settings, folder, model_store, progress, stop_event):
                    on_validation=progress.on_validation, stop_event=stop_event, drawings=drawings, data=data)
     fields = {}
     if result.epochs_completed >= 1:
-        fields = {"test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
-                  **save_with_test_figures(result, result.metadata(jobs.SOURCE), data, model_store, progress, folder)}
+        fields = save_with_test_figures(result, result.metadata(jobs.SOURCE), data, model_store, progress, folder)
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 
@@ -197,9 +196,8 @@ def run_fine_tune(spec, settings, folder, model_store, progress, stop_event):
     )
     fields = {}
     if result.epochs_completed >= 1:
-        fields = {"test_accuracy": result.training.test_accuracy, "test_loss": result.training.test_loss,
-                  "fine_tune": result.scores.__dict__, **save_with_test_figures(
-                      result.training, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder)}
+        fields = {"fine_tune": result.scores.__dict__, **save_with_test_figures(
+            result.training, result.metadata(jobs.FINE_TUNE_SOURCE), data, model_store, progress, folder)}
     return (jobs.STOPPED if result.stopped_early else jobs.FINISHED), fields
 
 
